@@ -1,0 +1,3 @@
+// Library entry: the post-processing and metrics functions, usable without the server.
+export * from './runtime/manifest.js';
+export type * from './runtime/models.js';

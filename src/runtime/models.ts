@@ -1,0 +1,61 @@
+// What a loaded model offers to the server and the CLI, per kind. Heads produce raw candidates;
+// thresholds, NMS and the mapping back to image pixels are shared post-processing.
+import type { Manifest } from './manifest.js';
+
+/** Candidate boxes for one image before NMS, in model-input pixels, corners xyxy. */
+export interface Candidates {
+  boxes: Float32Array; // n*4: x1 y1 x2 y2
+  scores: Float32Array; // n
+  classes: Int32Array; // n
+}
+
+export interface DetectorModel {
+  readonly kind: 'detector';
+  readonly manifest: Manifest;
+  readonly labels: readonly string[];
+  readonly heads: readonly string[];
+  readonly defaultHead: string;
+  readonly inputSize: { width: number; height: number };
+  /** Score threshold used when a request gives none. */
+  readonly defaultScoreThreshold: number;
+  /**
+   * pixels: batch × height × width × 3 RGB bytes at inputSize (already letterboxed).
+   * Returns one candidate set per image.
+   */
+  predict(pixels: Uint8Array, batch: number, head: string): Promise<Candidates[]>;
+  dispose(): void;
+}
+
+export interface GenerateOptions {
+  prompt: string;
+  length: number;
+  temperature: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+  signal?: AbortSignal;
+  onToken?: (ch: string) => void;
+}
+
+export interface CharRnnModel {
+  readonly kind: 'char-rnn';
+  readonly manifest: Manifest;
+  readonly vocabulary: string;
+  generate(opts: GenerateOptions): Promise<{ text: string; finishReason: 'length' | 'aborted' }>;
+  score(text: string): Promise<{ nats: number; bitsPerChar: number; perplexity: number }>;
+  dispose(): void;
+}
+
+export interface ForecasterModel {
+  readonly kind: 'forecaster';
+  readonly manifest: Manifest;
+  readonly window: number;
+  readonly maxHorizon: number;
+  forecast(series: Float64Array | number[], horizon: number): Promise<{ forecast: number[]; lower?: number[]; upper?: number[] }>;
+  dispose(): void;
+}
+
+export type LoadedModel = DetectorModel | CharRnnModel | ForecasterModel;
+
+/** A kind's loader builds the runtime model from its folder; it throws on anything it cannot use. */
+export type ModelLoader = (manifest: Manifest, dir: string) => Promise<LoadedModel>;
