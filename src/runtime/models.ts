@@ -59,3 +59,13 @@ export type LoadedModel = DetectorModel | CharRnnModel | ForecasterModel;
 
 /** A kind's loader builds the runtime model from its folder; it throws on anything it cannot use. */
 export type ModelLoader = (manifest: Manifest, dir: string) => Promise<LoadedModel>;
+
+/** The loaded models of a running service. */
+export interface ModelRegistry {
+  list(): readonly LoadedModel[];
+  get(name: string): LoadedModel | undefined;
+  /** The manifest-marked default of a kind, else the first loaded of that kind. */
+  defaultOf<K extends LoadedModel['kind']>(kind: K): Extract<LoadedModel, { kind: K }> | undefined;
+  /** Models found on disk that could not be loaded, with the reason. */
+  readonly failures: readonly { name: string; dir: string; error: string }[];
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// kestrel <command> [subcommand] [options]. Each command lives in src/cli/<name>.ts and exports
+// `run(argv: string[]): Promise<number>` (the exit code); modules load lazily so `kestrel --help` is instant.
+import { pathToFileURL } from 'node:url';
+
+type CommandModule = { run(argv: string[]): Promise<number> };
+
+/** "command" or "command subcommand" → module under src/cli/, with a one-line summary. */
+export const COMMANDS: Record<string, { module: string; summary: string }> = {
+  // Each capability adds its own line here.
+};
+
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([k, v]) => `  kestrel ${k.padEnd(22)} ${v.summary}`);
+  return ['usage: kestrel <command> [options]', '', ...rows.sort(), '', 'Add --help to a command for its options.'].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const two = argv.slice(0, 2).join(' ');
+  const key = COMMANDS[two] ? two : argv[0];
+  if (!key || key === '--help' || key === '-h' || key === 'help') {
+    console.log(usage());
+    return key ? 0 : 2;
+  }
+  const cmd = COMMANDS[key];
+  if (!cmd) {
+    console.error(`kestrel: unknown command "${argv.slice(0, 2).join(' ')}"\n\n${usage()}`);
+    return 2;
+  }
+  const mod = (await import(new URL(`./cli/${cmd.module}.js`, import.meta.url).href)) as CommandModule;
+  return mod.run(argv.slice(key.split(' ').length));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(`kestrel: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
+}
