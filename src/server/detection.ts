@@ -1,0 +1,283 @@
+// The detection pipeline shared by the native and DeepStack routes: resolve model and head, decode
+// each image to the model input, one forward pass for the batch, thresholds + NMS, boxes back to
+// the caller's pixels. Route files only parse requests and shape answers.
+import { z } from 'zod';
+import type { Candidates, DetectorModel, ModelRegistry } from '../runtime/models.js';
+import { DEFAULT_DECODE_LIMITS, ImageError, decodeToInput, undoLetterbox, type DecodedImage, type DecodeLimits } from '../vision/image.js';
+import { ProblemError } from './errors.js';
+import { EngineOverloadedError, JobAbortedError, type InferenceEngine } from './inference.js';
+import { postprocess, NMS_MODES } from './postprocess.js';
+
+export { NMS_MODES };
+
+export interface DetectLimits extends DecodeLimits {
+  /** Largest image body in bytes (raw body or one multipart file; base64 JSON may be 4/3 of it). */
+  maxImageBytes: number;
+  /** Most images in one /v1/detect/batch request. */
+  maxBatch: number;
+}
+
+export const DEFAULT_DETECT_LIMITS: DetectLimits = {
+  ...DEFAULT_DECODE_LIMITS,
+  maxImageBytes: 20 * 1024 * 1024,
+  maxBatch: 16,
+};
+
+/** Limits from KESTREL_MAX_IMAGE_BYTES, KESTREL_MAX_IMAGE_PIXELS and KESTREL_MAX_BATCH, else the defaults. */
+export function detectLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): DetectLimits {
+  const num = (name: string, dflt: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return dflt;
+    const v = Number(raw);
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+    return v;
+  };
+  return {
+    maxImageBytes: num('KESTREL_MAX_IMAGE_BYTES', DEFAULT_DETECT_LIMITS.maxImageBytes),
+    maxPixels: num('KESTREL_MAX_IMAGE_PIXELS', DEFAULT_DETECT_LIMITS.maxPixels),
+    maxBatch: num('KESTREL_MAX_BATCH', DEFAULT_DETECT_LIMITS.maxBatch),
+  };
+}
+
+// Query strings and form fields arrive as text; JSON bodies may carry numbers. Both parse here.
+const num = (lo: number, hi: number) => z.coerce.number().finite().min(lo).max(hi);
+const classesField = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s.length > 0));
+
+export const detectOptionsSchema = z.object({
+  model: z.string().min(1).max(64).optional().describe('Model name; the default detector when absent.'),
+  head: z.string().min(1).max(64).optional().describe("Detector head; the model's default when absent."),
+  scoreThreshold: num(0, 1).optional().describe("Drop candidates scoring below this; the model's default when absent."),
+  iouThreshold: num(0, 1).default(0.45).describe('Overlap above which NMS suppresses (hard) or decays (soft-linear) a box.'),
+  maxDetections: z.coerce.number().int().min(1).max(1000).default(100).describe('Most detections returned per image.'),
+  nms: z.enum(NMS_MODES).default('hard').describe('Non-maximum suppression: hard, soft-linear, soft-gaussian or none.'),
+  classes: classesField.optional().describe('Labels to keep (comma-separated or repeated); all when absent.'),
+});
+export type DetectOptions = z.output<typeof detectOptionsSchema>;
+
+/** Validates merged query/form/JSON options, answering 400 with each offending option named. */
+export function parseDetectOptions(raw: Record<string, unknown>): DetectOptions {
+  const r = detectOptionsSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const errors = r.error.issues.map((i) => ({ name: i.path.join('.') || '(options)', message: i.message }));
+  throw new ProblemError({
+    status: 400,
+    title: 'Invalid option',
+    type: 'invalid-option',
+    detail: errors.map((e) => `${e.name}: ${e.message}`).join('; '),
+    extensions: { errors },
+  });
+}
+
+export interface Detection {
+  label: string;
+  classId: number;
+  score: number;
+  box: { x: number; y: number; width: number; height: number };
+}
+
+export interface DetectResult {
+  model: string;
+  head: string;
+  image: { width: number; height: number };
+  detections: Detection[];
+  timings: { decodeMs: number; inferenceMs: number; postprocessMs: number };
+}
+
+export function resolveDetector(registry: ModelRegistry, name: string | undefined): DetectorModel {
+  if (name === undefined) {
+    const m = registry.defaultOf('detector');
+    if (!m) throw new ProblemError({ status: 404, title: 'No detector model', type: 'model-not-found', detail: 'no detector model is loaded' });
+    return m;
+  }
+  const m = registry.get(name);
+  if (!m || m.kind !== 'detector') {
+    const known = registry.list().filter((x) => x.kind === 'detector').map((x) => x.manifest.name);
+    throw new ProblemError({
+      status: 404,
+      title: 'Unknown model',
+      type: 'model-not-found',
+      detail: `no detector model named "${name}" (loaded: ${known.join(', ') || 'none'})`,
+    });
+  }
+  return m;
+}
+
+export function resolveHead(model: DetectorModel, head: string | undefined): string {
+  if (head === undefined) return model.defaultHead;
+  if (!model.heads.includes(head)) {
+    throw new ProblemError({
+      status: 404,
+      title: 'Unknown head',
+      type: 'head-not-found',
+      detail: `model ${model.manifest.name} has no head "${head}" (heads: ${model.heads.join(', ')})`,
+    });
+  }
+  return head;
+}
+
+/** Class ids to keep, or undefined for all; an unknown label is a 400 so typos do not silently empty answers. */
+export function resolveClasses(model: DetectorModel, classes: readonly string[] | undefined): Set<number> | undefined {
+  if (!classes || classes.length === 0) return undefined;
+  const keep = new Set<number>();
+  const unknown: string[] = [];
+  for (const c of classes) {
+    const i = model.labels.indexOf(c);
+    if (i < 0) unknown.push(c);
+    else keep.add(i);
+  }
+  if (unknown.length) {
+    throw new ProblemError({
+      status: 400,
+      title: 'Invalid option',
+      type: 'invalid-option',
+      detail: `classes: unknown label(s) ${unknown.map((u) => JSON.stringify(u)).join(', ')} for model ${model.manifest.name}`,
+      extensions: { errors: [{ name: 'classes', message: `unknown label(s): ${unknown.join(', ')}` }], labels: model.labels },
+    });
+  }
+  return keep;
+}
+
+/** ImageError → the HTTP problem the API documents. */
+export function imageProblem(err: ImageError): ProblemError {
+  switch (err.code) {
+    case 'empty':
+      return new ProblemError({ status: 400, title: 'Empty image', type: 'no-image', detail: err.message });
+    case 'unsupported':
+      return new ProblemError({ status: 415, title: 'Unsupported image format', type: 'unsupported-image', detail: err.message });
+    case 'too-many-pixels':
+      return new ProblemError({ status: 413, title: 'Image has too many pixels', type: 'image-too-large', detail: err.message });
+    case 'undecodable':
+      return new ProblemError({ status: 422, title: 'Undecodable image', type: 'undecodable-image', detail: err.message });
+  }
+}
+
+export function toProblem(err: unknown): ProblemError {
+  if (err instanceof ProblemError) return err;
+  if (err instanceof ImageError) return imageProblem(err);
+  if (err instanceof EngineOverloadedError) {
+    return new ProblemError({
+      status: 503,
+      title: 'Overloaded',
+      type: 'overloaded',
+      detail: err.message,
+      headers: { 'Retry-After': String(err.retryAfterSeconds) },
+    });
+  }
+  if (err instanceof JobAbortedError) return new ProblemError({ status: 499, title: 'Client closed request', detail: err.message });
+  throw err;
+}
+
+export interface DetectContext {
+  registry: ModelRegistry;
+  engine: InferenceEngine;
+  limits: DetectLimits;
+}
+
+export interface PreparedRequest {
+  model: DetectorModel;
+  head: string;
+  keep: Set<number> | undefined;
+  options: DetectOptions;
+}
+
+/** Model, head and classes checked before any image is decoded, so a bad option costs nothing. */
+export function prepare(ctx: DetectContext, options: DetectOptions): PreparedRequest {
+  const model = resolveDetector(ctx.registry, options.model);
+  const head = resolveHead(model, options.head);
+  const keep = resolveClasses(model, options.classes);
+  return { model, head, keep, options };
+}
+
+const ms = (t0: number): number => Math.round((performance.now() - t0) * 100) / 100;
+const r2 = (v: number): number => Math.round(v * 100) / 100;
+
+/**
+ * Runs the pipeline on several images with one forward pass. An image that fails to decode gets a
+ * ProblemError in its slot; the others still run. Engine failures (overload) fail the whole call.
+ */
+export async function detectMany(
+  ctx: DetectContext,
+  prep: PreparedRequest,
+  images: readonly Uint8Array[],
+  signal?: AbortSignal,
+): Promise<(DetectResult | ProblemError)[]> {
+  const { model, head, keep, options } = prep;
+  const decoded: (DecodedImage | ProblemError)[] = [];
+  const decodeMs: number[] = [];
+  for (const img of images) {
+    // Sequential on purpose: sharp already uses its own thread pool per image, and decoding one at a time
+    // bounds the memory of a batch to one full-resolution image at a time.
+    const t0 = performance.now();
+    try {
+      decoded.push(await decodeToInput(img, model.inputSize, ctx.limits));
+    } catch (err) {
+      decoded.push(toProblem(err));
+    }
+    decodeMs.push(ms(t0));
+  }
+  const good = decoded.filter((d): d is DecodedImage => !(d instanceof ProblemError));
+  let cands: Candidates[] = [];
+  let inferenceMs = 0;
+  if (good.length > 0) {
+    const plane = model.inputSize.width * model.inputSize.height * 3;
+    let pixels: Uint8Array;
+    if (good.length === 1) pixels = good[0].pixels;
+    else {
+      pixels = new Uint8Array(plane * good.length);
+      good.forEach((d, i) => pixels.set(d.pixels, i * plane));
+    }
+    const t0 = performance.now();
+    cands = await ctx.engine.detect({ model, head, pixels, batch: good.length, signal });
+    inferenceMs = ms(t0);
+  }
+  const out: (DetectResult | ProblemError)[] = [];
+  let gi = 0;
+  decoded.forEach((d, i) => {
+    if (d instanceof ProblemError) {
+      out.push(d);
+      return;
+    }
+    const c = cands[gi++];
+    const t0 = performance.now();
+    const kept = postprocess(c, {
+      scoreThreshold: options.scoreThreshold ?? model.defaultScoreThreshold,
+      iouThreshold: options.iouThreshold,
+      maxDetections: options.maxDetections,
+      nms: options.nms,
+      keep,
+    });
+    const boxes = undoLetterbox(kept.boxes, d.letterbox);
+    const detections: Detection[] = [];
+    for (let k = 0; k < kept.scores.length; k++) {
+      const x1 = boxes[4 * k];
+      const y1 = boxes[4 * k + 1];
+      const x2 = boxes[4 * k + 2];
+      const y2 = boxes[4 * k + 3];
+      // A box wholly in the padding collapses to nothing once clipped; it describes no pixel of the image.
+      if (!(x2 > x1 && y2 > y1)) continue;
+      const cls = kept.classes[k];
+      detections.push({
+        label: model.labels[cls] ?? String(cls),
+        classId: cls,
+        score: Math.round(kept.scores[k] * 10000) / 10000,
+        box: { x: r2(x1), y: r2(y1), width: r2(x2 - x1), height: r2(y2 - y1) },
+      });
+    }
+    out.push({
+      model: model.manifest.name,
+      head,
+      image: { width: d.letterbox.srcWidth, height: d.letterbox.srcHeight },
+      detections,
+      timings: { decodeMs: decodeMs[i], inferenceMs, postprocessMs: ms(t0) },
+    });
+  });
+  return out;
+}
+
+export async function detectOne(ctx: DetectContext, prep: PreparedRequest, image: Uint8Array, signal?: AbortSignal): Promise<DetectResult> {
+  const [r] = await detectMany(ctx, prep, [image], signal);
+  if (r instanceof ProblemError) throw r;
+  return r;
+}

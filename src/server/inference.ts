@@ -1,0 +1,142 @@
+// Where forward passes run. Routes talk to an InferenceEngine, never to a model's predict() directly,
+// so the in-process engine here can be swapped for a worker-thread pool with micro-batching (issue 10)
+// and given a bounded queue (issue 9) without touching a route.
+import type { Candidates, DetectorModel } from '../runtime/models.js';
+
+export interface DetectJob {
+  model: DetectorModel;
+  head: string;
+  /** batch × inputHeight × inputWidth × 3 RGB bytes, letterboxed to the model's input size. */
+  pixels: Uint8Array;
+  batch: number;
+  /** Aborted when the client went away or the deadline passed; an engine may then skip the work. */
+  signal?: AbortSignal;
+}
+
+export interface EngineStats {
+  /** Jobs running now. */
+  active: number;
+  /** Jobs waiting for a slot. */
+  queued: number;
+  completed: number;
+  failed: number;
+  rejected: number;
+}
+
+export interface InferenceEngine {
+  readonly name: string;
+  detect(job: DetectJob): Promise<Candidates[]>;
+  stats(): EngineStats;
+  close(): Promise<void>;
+}
+
+/** Thrown when the engine will not take more work; the HTTP layer answers 503 with Retry-After. */
+export class EngineOverloadedError extends Error {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds = 1) {
+    super(message);
+    this.name = 'EngineOverloadedError';
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+export class JobAbortedError extends Error {
+  constructor(message = 'the inference job was aborted before it ran') {
+    super(message);
+    this.name = 'JobAbortedError';
+  }
+}
+
+export interface InProcessEngineOptions {
+  /**
+   * Jobs that run at once. tfjs executes one op at a time on the main thread, so more than one mostly
+   * interleaves awaits; 1 keeps latency predictable.
+   */
+  concurrency?: number;
+  /** Jobs allowed to wait; past this the engine refuses rather than growing memory. */
+  maxQueue?: number;
+}
+
+/**
+ * Runs predict() on the calling thread with a small FIFO in front of it. The queue is what makes
+ * overload visible (EngineOverloadedError) instead of piling decoded images up in memory.
+ */
+export class InProcessEngine implements InferenceEngine {
+  readonly name = 'in-process';
+  private readonly concurrency: number;
+  private readonly maxQueue: number;
+  private active = 0;
+  private readonly waiting: { start: () => void; job: DetectJob; reject: (e: Error) => void }[] = [];
+  private counts = { completed: 0, failed: 0, rejected: 0 };
+  private closed = false;
+
+  constructor(opts: InProcessEngineOptions = {}) {
+    this.concurrency = Math.max(1, opts.concurrency ?? 1);
+    this.maxQueue = Math.max(0, opts.maxQueue ?? 64);
+  }
+
+  async detect(job: DetectJob): Promise<Candidates[]> {
+    if (this.closed) throw new EngineOverloadedError('the inference engine is shutting down', 5);
+    if (job.batch < 1) return [];
+    const { width, height } = job.model.inputSize;
+    const expected = job.batch * width * height * 3;
+    if (job.pixels.length !== expected) {
+      throw new Error(`pixels hold ${job.pixels.length} bytes; ${job.batch}×${height}×${width}×3 = ${expected} expected`);
+    }
+    await this.acquire(job);
+    try {
+      if (job.signal?.aborted) throw new JobAbortedError();
+      const out = await job.model.predict(job.pixels, job.batch, job.head);
+      if (out.length !== job.batch) throw new Error(`model ${job.model.manifest.name} returned ${out.length} results for a batch of ${job.batch}`);
+      this.counts.completed++;
+      return out;
+    } catch (err) {
+      this.counts.failed++;
+      throw err;
+    } finally {
+      this.release();
+    }
+  }
+
+  private acquire(job: DetectJob): Promise<void> {
+    if (this.active < this.concurrency) {
+      this.active++;
+      return Promise.resolve();
+    }
+    if (this.waiting.length >= this.maxQueue) {
+      this.counts.rejected++;
+      return Promise.reject(new EngineOverloadedError(`inference queue full (${this.maxQueue} waiting)`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const entry = { job, reject, start: () => resolve() };
+      this.waiting.push(entry);
+      // A job whose client is gone leaves the queue at once instead of costing a forward pass.
+      job.signal?.addEventListener(
+        'abort',
+        () => {
+          const i = this.waiting.indexOf(entry);
+          if (i >= 0) {
+            this.waiting.splice(i, 1);
+            reject(new JobAbortedError());
+          }
+        },
+        { once: true },
+      );
+    });
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next.start(); // the slot passes straight to the next job
+    else this.active--;
+  }
+
+  stats(): EngineStats {
+    return { active: this.active, queued: this.waiting.length, ...this.counts };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const w of this.waiting.splice(0)) w.reject(new EngineOverloadedError('the inference engine is shutting down', 5));
+  }
+}

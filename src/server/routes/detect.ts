@@ -1,0 +1,211 @@
+// POST /v1/detect and /v1/detect/batch: the native detection API.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { validatorCompiler } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ModelRegistry } from '../../runtime/models.js';
+import { IMAGE_CONTENT_TYPES } from '../../vision/image.js';
+import { renderDetections } from '../../vision/render.js';
+import {
+  DEFAULT_DETECT_LIMITS,
+  detectMany,
+  detectOptionsSchema,
+  parseDetectOptions,
+  prepare,
+  toProblem,
+  type DetectContext,
+  type DetectLimits,
+  type DetectResult,
+} from '../detection.js';
+import { ProblemError } from '../errors.js';
+import { InProcessEngine, type InferenceEngine } from '../inference.js';
+import { noImage, readUpload, registerUploadParsers, RAW_CONTENT_TYPES } from '../upload.js';
+
+export interface DetectRoutesOptions {
+  /** Defaults to the app's `registry` decoration, read per request so reloads are seen. */
+  registry?: ModelRegistry;
+  engine?: InferenceEngine;
+  limits?: Partial<DetectLimits>;
+}
+
+export const RENDER_FORMATS = ['jpeg', 'png', 'blur'] as const;
+
+const detectionSchema = z.object({
+  label: z.string(),
+  classId: z.number().int(),
+  score: z.number(),
+  box: z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() }).describe('Original-image pixels, top-left origin, EXIF orientation applied.'),
+});
+
+export const detectResultSchema = z.object({
+  model: z.string(),
+  head: z.string(),
+  image: z.object({ width: z.number().int(), height: z.number().int() }).describe('Upright size of the image as sent.'),
+  detections: z.array(detectionSchema),
+  timings: z.object({ decodeMs: z.number(), inferenceMs: z.number(), postprocessMs: z.number() }),
+});
+
+export const problemSchema = z
+  .looseObject({ type: z.string().optional(), title: z.string(), status: z.number().int(), detail: z.string().optional() })
+  .describe('RFC 9457 problem details (application/problem+json).');
+
+const batchResultSchema = z.object({
+  results: z.array(z.union([detectResultSchema, z.object({ error: problemSchema })])).describe('One entry per image part, in order.'),
+});
+
+const querySchema = detectOptionsSchema.extend({
+  render: z.enum(RENDER_FORMATS).optional().describe('Answer with the annotated image instead of JSON: jpeg or png (blur: faces models only).'),
+});
+
+// Documents the three request forms; the handler reads bodies itself (readUpload), so it is not used to validate.
+const bodyDoc = z
+  .union([
+    z.object({ image: z.string().describe('Base64 image (a data: URL is accepted)') }).catchall(z.unknown()),
+    z.string().meta({ format: 'binary' }).describe('Raw image bytes, or a multipart form with the file in field `image` and options as fields'),
+  ])
+  .describe('JSON {"image": base64, ...options}, multipart/form-data with field `image`, or a raw image body.');
+
+const batchBodyDoc = z
+  .union([
+    z.object({ images: z.array(z.string()).describe('Base64 images') }).catchall(z.unknown()),
+    z.string().meta({ format: 'binary' }).describe('multipart/form-data with several `image` file parts'),
+  ])
+  .describe('multipart/form-data with several `image` parts, or JSON {"images": [base64, ...]}');
+
+const CONSUMES = ['multipart/form-data', 'application/json', ...RAW_CONTENT_TYPES];
+
+/** Body validation is skipped: multipart bodies are streamed and raw bodies are bytes; readUpload checks them. */
+const routeValidator = ((req: Parameters<typeof validatorCompiler>[0]) =>
+  req.httpPart === 'body' ? (data: unknown) => ({ value: data }) : validatorCompiler(req)) as never;
+
+export function registryOf(app: FastifyInstance, opts: { registry?: ModelRegistry }): ModelRegistry {
+  const r = opts.registry ?? (app as unknown as { registry?: ModelRegistry }).registry;
+  if (!r) throw new Error('detect routes need a ModelRegistry: pass opts.registry or decorate app.registry');
+  return r;
+}
+
+/** Aborts when the client disconnects, so queued inference for it is dropped. */
+export function requestSignal(req: FastifyRequest): AbortSignal {
+  const ac = new AbortController();
+  req.raw.once('close', () => {
+    if (!req.raw.complete || req.raw.destroyed) ac.abort();
+  });
+  return ac.signal;
+}
+
+const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opts) => {
+  const limits: DetectLimits = { ...DEFAULT_DETECT_LIMITS, ...opts.limits };
+  const engine = opts.engine ?? new InProcessEngine();
+  if (!opts.engine) app.addHook('onClose', () => engine.close());
+  const ctx = (): DetectContext => ({ registry: registryOf(app, opts), engine, limits });
+  await registerUploadParsers(app, limits.maxImageBytes);
+  // base64 is 4/3 of the bytes; the slack covers option members.
+  const jsonLimit = Math.ceil((limits.maxImageBytes * 4) / 3) + 64 * 1024;
+
+  app.post(
+    '/v1/detect',
+    {
+      bodyLimit: jsonLimit,
+      validatorCompiler: routeValidator,
+      schema: {
+        summary: 'Detect objects in one image',
+        description:
+          'Send the image as multipart/form-data (field `image`), as a raw body with an image content type ' +
+          `(${Object.keys(IMAGE_CONTENT_TYPES).join(', ')}), or as JSON {"image": base64}. Options go in the query ` +
+          'string or as form/JSON fields. Boxes are in the original image pixels, EXIF orientation applied.',
+        tags: ['detection'],
+        consumes: CONSUMES,
+        querystring: querySchema,
+        body: bodyDoc,
+        response: {
+          200: detectResultSchema.describe('Detections (or, with ?render=jpeg|png, the annotated image)'),
+          400: problemSchema,
+          404: problemSchema,
+          413: problemSchema,
+          415: problemSchema,
+          422: problemSchema,
+          503: problemSchema,
+        },
+      },
+    },
+    async (req, reply) => {
+      const render = req.query.render;
+      const upload = await readUpload(req, { maxImageBytes: limits.maxImageBytes, maxFiles: 2 }, { batch: false });
+      const options = parseDetectOptions({ ...stripRender(req.query), ...upload.fields });
+      if (render === 'blur') {
+        throw new ProblemError({
+          status: 400,
+          title: 'Invalid option',
+          type: 'invalid-option',
+          detail: 'render=blur needs the face blurring module (src/vision/faces/blur.ts), which this build does not include; use render=jpeg or render=png',
+          extensions: { errors: [{ name: 'render', message: 'blur is not available in this build' }] },
+        });
+      }
+      const prep = prepare(ctx(), options);
+      if (upload.images.length === 0) throw noImage('send multipart field `image`, a raw image body, or JSON {"image": base64}');
+      if (upload.images.length > 1) throw new ProblemError({ status: 400, title: 'More than one image', type: 'too-many-images', detail: 'send one image here, or several to /v1/detect/batch' });
+      const img = upload.images[0];
+      if (!img.ok) throw img.problem;
+      const [result] = await detectMany(ctx(), prep, [img.data], requestSignal(req)).catch((e) => {
+        throw toProblem(e);
+      });
+      if (result instanceof ProblemError) throw result;
+      if (render) {
+        const out = await renderDetections(img.data, result.detections, { format: render, maxPixels: limits.maxPixels });
+        return reply
+          .type(out.contentType)
+          .header('Kestrel-Detections', String(result.detections.length))
+          .header('Kestrel-Model', `${result.model}/${result.head}`)
+          .send(out.data as unknown as DetectResult);
+      }
+      return result;
+    },
+  );
+
+  app.post(
+    '/v1/detect/batch',
+    {
+      bodyLimit: jsonLimit * limits.maxBatch,
+      validatorCompiler: routeValidator,
+      schema: {
+        summary: 'Detect objects in several images',
+        description:
+          `Several \`image\` parts (at most ${limits.maxBatch}) run as one batch. Results come back in order; an image that ` +
+          'cannot be used gets {"error": problem} in its place and the others still answer.',
+        tags: ['detection'],
+        consumes: ['multipart/form-data', 'application/json'],
+        querystring: detectOptionsSchema,
+        body: batchBodyDoc,
+        response: { 200: batchResultSchema, 400: problemSchema, 404: problemSchema, 413: problemSchema, 415: problemSchema, 503: problemSchema },
+      },
+    },
+    async (req) => {
+      if (Buffer.isBuffer(req.body)) {
+        throw new ProblemError({ status: 415, title: 'Unsupported content type', type: 'unsupported-media-type', detail: 'batch takes multipart/form-data with several `image` parts, or JSON {"images": [...]}' });
+      }
+      const upload = await readUpload(req, { maxImageBytes: limits.maxImageBytes, maxFiles: limits.maxBatch }, { batch: true });
+      const options = parseDetectOptions({ ...req.query, ...upload.fields });
+      const prep = prepare(ctx(), options);
+      if (upload.images.length === 0) throw noImage('send one or more multipart `image` parts');
+      const good = upload.images.flatMap((im) => (im.ok ? [im.data] : []));
+      const ran = good.length ? await detectMany(ctx(), prep, good, requestSignal(req)).catch((e) => { throw toProblem(e); }) : [];
+      let k = 0;
+      const results = upload.images.map((im) => {
+        const r: DetectResult | ProblemError = im.ok ? ran[k++] : im.problem;
+        return r instanceof ProblemError ? { error: problemBody(r) } : r;
+      });
+      return { results };
+    },
+  );
+};
+
+function stripRender(q: Record<string, unknown>): Record<string, unknown> {
+  const { render: _render, ...rest } = q;
+  return rest;
+}
+
+export function problemBody(p: ProblemError): { type?: string; title: string; status: number; detail?: string } & Record<string, unknown> {
+  return { ...(p.type ? { type: p.type } : {}), title: p.title, status: p.status, ...(p.detail ? { detail: p.detail } : {}), ...p.extensions };
+}
+
+export default detectRoutes;
