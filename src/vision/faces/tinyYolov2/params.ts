@@ -23,7 +23,7 @@ export interface TinyFaceParams {
 function foldInputNormalisation(filters: tf.Tensor4D, bias: tf.Tensor1D): { filters: tf.Tensor4D; bias: tf.Tensor1D } {
   return tf.tidy(() => {
     const scaled = tf.div(filters, 255) as tf.Tensor4D;
-    const mean = tf.tensor1d(TINY_FACE_MEAN_RGB as number[]).reshape([1, 1, 3, 1]);
+    const mean = tf.tensor1d([...TINY_FACE_MEAN_RGB]).reshape([1, 1, 3, 1]);
     const shift = tf.sum(tf.mul(scaled, mean), [0, 1, 2]) as tf.Tensor1D;
     return { filters: scaled, bias: tf.sub(bias, shift) as tf.Tensor1D };
   });
