@@ -105,9 +105,31 @@ test('render=jpeg and render=png answer the annotated photograph, decodable by s
     const far = 3 * (50 * 1920 + 1800);
     assert.ok(data[far] < 140, 'away from boxes the photo is unchanged');
   }
-  const blur = await app.inject({ method: 'POST', url: '/v1/detect?render=blur', payload: jpeg, headers: { 'content-type': 'image/jpeg' } });
-  assert.equal(blur.statusCode, 400);
-  assert.match(blur.json().detail, /render=blur needs/);
+});
+
+test('render=blur hides the detected regions and leaves the rest of the photo alone', async () => {
+  // A white "face" with a dark bar across it: the detector finds the white extent, the blur must smear the bar.
+  const bar = { x: WHITE.x + 50, y: WHITE.y + 130, w: WHITE.w - 100, h: 40, colour: '#000000' };
+  const jpeg = await photo(1920, 1080, [WHITE, bar, RED]);
+  const r = await app.inject({ method: 'POST', url: '/v1/detect?render=blur&classes=white&blurMode=gaussian&blurStrength=60', payload: jpeg, headers: { 'content-type': 'image/jpeg' } });
+  assert.equal(r.statusCode, 200, r.body);
+  assert.equal(r.headers['content-type'], 'image/jpeg');
+  assert.equal(r.headers['kestrel-detections'], '1');
+  const before = await sharp(jpeg).raw().toBuffer();
+  const { data, info } = await sharp(r.rawPayload).raw().toBuffer({ resolveWithObject: true });
+  assert.deepEqual([info.width, info.height], [1920, 1080]);
+  // Mean absolute change inside the white box's edge band versus far away from it.
+  const change = (x0: number, y0: number, w: number, h: number) => {
+    let s = 0;
+    for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) s += Math.abs(data[3 * (y * 1920 + x)] - before[3 * (y * 1920 + x)]);
+    return s / (w * h);
+  };
+  const inside = change(bar.x, bar.y - 20, bar.w, bar.h + 40);
+  const far = change(1700, 50, 40, 40);
+  assert.ok(inside > 5 * Math.max(far, 1), `inside ${inside} vs far ${far}`);
+  const bad = await app.inject({ method: 'POST', url: '/v1/detect?render=blur&blurStrength=500', payload: jpeg, headers: { 'content-type': 'image/jpeg' } });
+  assert.equal(bad.statusCode, 400);
+  assert.match(bad.body, /blurStrength/);
 });
 
 test('batch: several image parts in order, a bad one gets an error in place, one forward pass', async () => {

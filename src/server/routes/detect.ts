@@ -4,8 +4,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ModelRegistry } from '../../runtime/models.js';
-import { IMAGE_CONTENT_TYPES } from '../../vision/image.js';
+import { IMAGE_CONTENT_TYPES, probeImage } from '../../vision/image.js';
 import { renderDetections } from '../../vision/render.js';
+import { blurRegions, MAX_STRENGTH, MIN_STRENGTH } from '../../vision/faces/blur.js';
 import {
   DEFAULT_DETECT_LIMITS,
   detectMany,
@@ -54,7 +55,12 @@ const batchResultSchema = z.object({
 });
 
 const querySchema = detectOptionsSchema.extend({
-  render: z.enum(RENDER_FORMATS).optional().describe('Answer with the annotated image instead of JSON: jpeg or png (blur: faces models only).'),
+  render: z
+    .enum(RENDER_FORMATS)
+    .optional()
+    .describe('Answer with an image instead of JSON: jpeg or png draws the detections; blur hides them (meant for the faces model), in the format sent.'),
+  blurMode: z.enum(['pixelate', 'gaussian']).default('pixelate').describe('With render=blur: how regions are hidden.'),
+  blurStrength: z.coerce.number().finite().min(MIN_STRENGTH).max(MAX_STRENGTH).default(50).describe('With render=blur: 1..100, relative to each region size.'),
 });
 
 // Documents the three request forms; the handler reads bodies itself (readUpload), so it is not used to validate.
@@ -132,15 +138,6 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
       const render = req.query.render;
       const upload = await readUpload(req, { maxImageBytes: limits.maxImageBytes, maxFiles: 2 }, { batch: false });
       const options = parseDetectOptions({ ...stripRender(req.query), ...upload.fields });
-      if (render === 'blur') {
-        throw new ProblemError({
-          status: 400,
-          title: 'Invalid option',
-          type: 'invalid-option',
-          detail: 'render=blur needs the face blurring module (src/vision/faces/blur.ts), which this build does not include; use render=jpeg or render=png',
-          extensions: { errors: [{ name: 'render', message: 'blur is not available in this build' }] },
-        });
-      }
       const prep = prepare(ctx(), options);
       if (upload.images.length === 0) throw noImage('send multipart field `image`, a raw image body, or JSON {"image": base64}');
       if (upload.images.length > 1) throw new ProblemError({ status: 400, title: 'More than one image', type: 'too-many-images', detail: 'send one image here, or several to /v1/detect/batch' });
@@ -150,6 +147,18 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
         throw toProblem(e);
       });
       if (result instanceof ProblemError) throw result;
+      if (render === 'blur') {
+        const data = await blurRegions(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), result.detections.map((d) => d.box), {
+          mode: req.query.blurMode,
+          strength: req.query.blurStrength,
+        });
+        const fmt = (await probeImage(data, limits)).format;
+        return reply
+          .type(`image/${fmt}`)
+          .header('Kestrel-Detections', String(result.detections.length))
+          .header('Kestrel-Model', `${result.model}/${result.head}`)
+          .send(data as unknown as DetectResult);
+      }
       if (render) {
         const out = await renderDetections(img.data, result.detections, { format: render, maxPixels: limits.maxPixels });
         return reply
@@ -200,7 +209,7 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
 };
 
 function stripRender(q: Record<string, unknown>): Record<string, unknown> {
-  const { render: _render, ...rest } = q;
+  const { render: _render, blurMode: _m, blurStrength: _s, ...rest } = q;
   return rest;
 }
 
