@@ -177,6 +177,14 @@ export async function readUpload(req: FastifyRequest, limits: UploadLimits, opts
         images.push({ ok: false, problem: err as ProblemError });
       }
     }
+  } else if (typeof req.body === 'string') {
+    // Fastify parses text/plain itself; it is not a way to send an image.
+    throw new ProblemError({
+      status: 415,
+      title: 'Unsupported content type',
+      type: 'unsupported-media-type',
+      detail: `${String(req.headers['content-type']).split(';')[0]} is not accepted; send multipart/form-data, application/json or an image content type`,
+    });
   } else if (req.body !== undefined && req.body !== null) {
     throw new ProblemError({ status: 400, title: 'Invalid request body', type: 'no-image', detail: 'expected a JSON object with "image"' });
   }
