@@ -9,6 +9,12 @@ export interface Candidates {
   classes: Int32Array; // n
 }
 
+/** Optional per-call settings of DetectorModel.predict. */
+export interface PredictOptions {
+  /** Candidates scoring below this may be dropped before they are returned (they would be anyway). */
+  scoreThreshold?: number;
+}
+
 export interface DetectorModel {
   readonly kind: 'detector';
   readonly manifest: Manifest;
@@ -22,7 +28,14 @@ export interface DetectorModel {
    * pixels: batch × height × width × 3 RGB bytes at inputSize (already letterboxed).
    * Returns one candidate set per image.
    */
-  predict(pixels: Uint8Array, batch: number, head: string): Promise<Candidates[]>;
+  predict(pixels: Uint8Array, batch: number, head: string, opts?: PredictOptions): Promise<Candidates[]>;
+  /**
+   * Optional: the input size a head runs at when it differs from inputSize. predict accepts pixels at
+   * either size; letterboxing straight to this one spares it a resize. Boxes are in the given pixels.
+   */
+  headInputSize?(head: string): { width: number; height: number };
+  /** Optional: the NMS IoU threshold a head was tuned with, for requests that give none. */
+  defaultIouThreshold?(head: string): number;
   dispose(): void;
 }
 
