@@ -49,7 +49,7 @@ export const detectOptionsSchema = z.object({
   model: z.string().min(1).max(64).optional().describe('Model name; the default detector when absent.'),
   head: z.string().min(1).max(64).optional().describe("Detector head; the model's default when absent."),
   scoreThreshold: num(0, 1).optional().describe("Drop candidates scoring below this; the model's default when absent."),
-  iouThreshold: num(0, 1).default(0.45).describe('Overlap above which NMS suppresses (hard) or decays (soft-linear) a box.'),
+  iouThreshold: num(0, 1).optional().describe("Overlap above which NMS suppresses (hard) or decays (soft-linear) a box; the head's tuned value, else 0.45, when absent."),
   maxDetections: z.coerce.number().int().min(1).max(1000).default(100).describe('Most detections returned per image.'),
   nms: z.enum(NMS_MODES).default('hard').describe('Non-maximum suppression: hard, soft-linear, soft-gaussian or none.'),
   classes: classesField.optional().describe('Labels to keep (comma-separated or repeated); all when absent.'),
@@ -180,14 +180,23 @@ export interface PreparedRequest {
   head: string;
   keep: Set<number> | undefined;
   options: DetectOptions;
+  /** What images are letterboxed to: the head's own size when it has one, so the model resizes nothing. */
+  inputSize: { width: number; height: number };
+  scoreThreshold: number;
+  iouThreshold: number;
 }
+
+export const DEFAULT_IOU_THRESHOLD = 0.45;
 
 /** Model, head and classes checked before any image is decoded, so a bad option costs nothing. */
 export function prepare(ctx: DetectContext, options: DetectOptions): PreparedRequest {
   const model = resolveDetector(ctx.registry, options.model);
   const head = resolveHead(model, options.head);
   const keep = resolveClasses(model, options.classes);
-  return { model, head, keep, options };
+  const inputSize = model.headInputSize?.(head) ?? model.inputSize;
+  const scoreThreshold = options.scoreThreshold ?? model.defaultScoreThreshold;
+  const iouThreshold = options.iouThreshold ?? model.defaultIouThreshold?.(head) ?? DEFAULT_IOU_THRESHOLD;
+  return { model, head, keep, options, inputSize, scoreThreshold, iouThreshold };
 }
 
 const ms = (t0: number): number => Math.round((performance.now() - t0) * 100) / 100;
@@ -203,7 +212,7 @@ export async function detectMany(
   images: readonly Uint8Array[],
   signal?: AbortSignal,
 ): Promise<(DetectResult | ProblemError)[]> {
-  const { model, head, keep, options } = prep;
+  const { model, head, keep, options, inputSize } = prep;
   const decoded: (DecodedImage | ProblemError)[] = [];
   const decodeMs: number[] = [];
   for (const img of images) {
@@ -211,7 +220,7 @@ export async function detectMany(
     // bounds the memory of a batch to one full-resolution image at a time.
     const t0 = performance.now();
     try {
-      decoded.push(await decodeToInput(img, model.inputSize, ctx.limits));
+      decoded.push(await decodeToInput(img, inputSize, ctx.limits));
     } catch (err) {
       decoded.push(toProblem(err));
     }
@@ -221,7 +230,7 @@ export async function detectMany(
   let cands: Candidates[] = [];
   let inferenceMs = 0;
   if (good.length > 0) {
-    const plane = model.inputSize.width * model.inputSize.height * 3;
+    const plane = inputSize.width * inputSize.height * 3;
     let pixels: Uint8Array;
     if (good.length === 1) pixels = good[0].pixels;
     else {
@@ -229,7 +238,7 @@ export async function detectMany(
       good.forEach((d, i) => pixels.set(d.pixels, i * plane));
     }
     const t0 = performance.now();
-    cands = await ctx.engine.detect({ model, head, pixels, batch: good.length, signal });
+    cands = await ctx.engine.detect({ model, head, pixels, batch: good.length, inputSize, scoreThreshold: prep.scoreThreshold, signal });
     inferenceMs = ms(t0);
   }
   const out: (DetectResult | ProblemError)[] = [];
@@ -242,8 +251,8 @@ export async function detectMany(
     const c = cands[gi++];
     const t0 = performance.now();
     const kept = postprocess(c, {
-      scoreThreshold: options.scoreThreshold ?? model.defaultScoreThreshold,
-      iouThreshold: options.iouThreshold,
+      scoreThreshold: prep.scoreThreshold,
+      iouThreshold: prep.iouThreshold,
       maxDetections: options.maxDetections,
       nms: options.nms,
       keep,

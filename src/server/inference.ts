@@ -6,9 +6,13 @@ import type { Candidates, DetectorModel } from '../runtime/models.js';
 export interface DetectJob {
   model: DetectorModel;
   head: string;
-  /** batch × inputHeight × inputWidth × 3 RGB bytes, letterboxed to the model's input size. */
+  /** batch × height × width × 3 RGB bytes, letterboxed to inputSize. */
   pixels: Uint8Array;
   batch: number;
+  /** The model's inputSize, or the head's own (DetectorModel.headInputSize). */
+  inputSize?: { width: number; height: number };
+  /** Lets the model drop hopeless candidates early; post-processing applies it again. */
+  scoreThreshold?: number;
   /** Aborted when the client went away or the deadline passed; an engine may then skip the work. */
   signal?: AbortSignal;
 }
@@ -78,7 +82,7 @@ export class InProcessEngine implements InferenceEngine {
   async detect(job: DetectJob): Promise<Candidates[]> {
     if (this.closed) throw new EngineOverloadedError('the inference engine is shutting down', 5);
     if (job.batch < 1) return [];
-    const { width, height } = job.model.inputSize;
+    const { width, height } = job.inputSize ?? job.model.inputSize;
     const expected = job.batch * width * height * 3;
     if (job.pixels.length !== expected) {
       throw new Error(`pixels hold ${job.pixels.length} bytes; ${job.batch}×${height}×${width}×3 = ${expected} expected`);
@@ -86,7 +90,7 @@ export class InProcessEngine implements InferenceEngine {
     await this.acquire(job);
     try {
       if (job.signal?.aborted) throw new JobAbortedError();
-      const out = await job.model.predict(job.pixels, job.batch, job.head);
+      const out = await job.model.predict(job.pixels, job.batch, job.head, job.scoreThreshold === undefined ? undefined : { scoreThreshold: job.scoreThreshold });
       if (out.length !== job.batch) throw new Error(`model ${job.model.manifest.name} returned ${out.length} results for a batch of ${job.batch}`);
       this.counts.completed++;
       return out;

@@ -17,7 +17,7 @@ test('the OpenAPI document lists every detection route with its request and resp
   await app.register(detectRoutes);
   await app.register(deepstackRoutes);
   await app.ready();
-  const doc = app.swagger() as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, unknown> }; parameters?: { name: string }[]; responses: Record<string, unknown> }>> };
+  const doc = app.swagger() as unknown as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, unknown> }; parameters?: { name: string }[]; responses: Record<string, unknown> }>> };
   await SwaggerParser.validate(structuredClone(doc) as never);
   const detect = doc.paths['/v1/detect'].post;
   assert.ok(detect.requestBody);

@@ -113,7 +113,7 @@ const deepstackRoutes: FastifyPluginAsyncZod<DeepStackRoutesOptions> = async (ap
     }
     let prep;
     try {
-      prep = prepare(ctx(), { model: modelName, scoreThreshold: threshold, iouThreshold: 0.45, maxDetections: 100, nms: 'hard' });
+      prep = prepare(ctx(), { model: modelName, scoreThreshold: threshold, maxDetections: 100, nms: 'hard' });
     } catch (err) {
       if (notFound && err instanceof ProblemError && err.status === 404) throw new ProblemError({ status: 404, title: 'Not found', detail: notFound });
       throw err;
