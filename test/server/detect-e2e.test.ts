@@ -1,0 +1,86 @@
+// End to end with the trained/shipped detector models in models/, not fakes. Each model found is
+// loaded through the loader table and driven through the HTTP routes; when models/ holds no
+// detector the test says so and skips.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { FastifyInstance } from 'fastify';
+import { initBackend } from '../../src/runtime/backend.js';
+import { manifestSchema } from '../../src/runtime/manifest.js';
+import { loaderFor } from '../../src/runtime/loaders.js';
+import type { DetectorModel, LoadedModel } from '../../src/runtime/models.js';
+import { FakeRegistry } from './fake-detector.js';
+import { buildDetectApp } from './detect-app.js';
+import { imagePart, multipart } from './detect-fixtures.js';
+
+const MODELS = 'models';
+let app: FastifyInstance | undefined;
+let detectors: DetectorModel[] = [];
+const skipped: string[] = [];
+
+before(async () => {
+  await initBackend();
+  const loaded: LoadedModel[] = [];
+  const names = existsSync(MODELS) ? readdirSync(MODELS).filter((n) => existsSync(join(MODELS, n, 'manifest.json'))) : [];
+  for (const name of names) {
+    const dir = join(MODELS, name);
+    const m = manifestSchema.safeParse(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
+    if (!m.success || m.data.kind !== 'detector') continue;
+    try {
+      loaded.push(await (await loaderFor(m.data))(m.data, dir));
+    } catch (err) {
+      skipped.push(`${name}: ${(err as Error).message}`);
+    }
+  }
+  detectors = loaded.filter((m): m is DetectorModel => m.kind === 'detector');
+  if (detectors.length) app = await buildDetectApp({ registry: new FakeRegistry(loaded) });
+});
+after(async () => {
+  await app?.close();
+  for (const m of detectors) m.dispose();
+});
+
+test('every detector in models/ answers /v1/detect on each head with boxes inside the image', async (t) => {
+  if (skipped.length) t.diagnostic(`models that failed to load: ${skipped.join('; ')}`);
+  if (!app) return t.skip('no detector model in models/ (train one or check out a branch that ships one)');
+  const photo = await sharp('test/fixtures/astronaut.jpg').resize(640, 480, { fit: 'fill' }).jpeg().toBuffer();
+  for (const m of detectors) {
+    for (const head of m.heads) {
+      const r = await app.inject({ method: 'POST', url: `/v1/detect?model=${m.manifest.name}&head=${head}&scoreThreshold=0.05`, payload: photo, headers: { 'content-type': 'image/jpeg' } });
+      assert.equal(r.statusCode, 200, `${m.manifest.name}/${head}: ${r.body}`);
+      const b = r.json() as { image: { width: number; height: number }; detections: { label: string; score: number; box: { x: number; y: number; width: number; height: number } }[] };
+      assert.deepEqual(b.image, { width: 640, height: 480 });
+      for (const d of b.detections) {
+        assert.ok(m.labels.includes(d.label));
+        assert.ok(d.score >= 0.05 && d.score <= 1);
+        assert.ok(d.box.x >= 0 && d.box.y >= 0 && d.box.x + d.box.width <= 640.01 && d.box.y + d.box.height <= 480.01, JSON.stringify(d.box));
+      }
+      t.diagnostic(`${m.manifest.name}/${head}: ${b.detections.length} detections`);
+    }
+  }
+});
+
+test('the faces model finds the astronaut\'s face through /v1/vision/face, and render=blur hides it', async (t) => {
+  const faces = detectors.find((m) => m.manifest.name === 'faces');
+  if (!app || !faces) return t.skip('models/faces is not present');
+  const photo = readFileSync('test/fixtures/astronaut.jpg');
+  const meta = await sharp(photo).metadata();
+  const r = await app.inject({ method: 'POST', url: '/v1/vision/face', ...multipart([imagePart(photo)]) });
+  assert.equal(r.statusCode, 200, r.body);
+  const b = r.json() as { success: boolean; predictions: { confidence: number; x_min: number; y_min: number; x_max: number; y_max: number }[] };
+  assert.equal(b.success, true);
+  assert.equal(b.predictions.length, 1, JSON.stringify(b.predictions));
+  const p = b.predictions[0];
+  assert.ok(p.confidence > 0.5);
+  // The face is in the upper middle of the portrait, and a face-sized fraction of it.
+  const w = p.x_max - p.x_min;
+  assert.ok(w > meta.width! * 0.1 && w < meta.width! * 0.6, `face width ${w}`);
+  assert.ok(p.y_max < meta.height! * 0.7, `face bottom ${p.y_max}`);
+  const blurred = await app.inject({ method: 'POST', url: '/v1/detect?model=faces&render=blur', payload: photo, headers: { 'content-type': 'image/jpeg' } });
+  assert.equal(blurred.statusCode, 200);
+  assert.equal(blurred.headers['kestrel-detections'], '1');
+  const out = await sharp(blurred.rawPayload).metadata();
+  assert.deepEqual([out.width, out.height], [meta.width, meta.height]);
+});
