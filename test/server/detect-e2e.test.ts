@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { initBackend } from '../../src/runtime/backend.js';
 import { manifestSchema } from '../../src/runtime/manifest.js';
 import { loaderFor } from '../../src/runtime/loaders.js';
@@ -44,11 +44,12 @@ after(async () => {
 
 test('every detector in models/ answers /v1/detect on each head with boxes inside the image', async (t) => {
   if (skipped.length) t.diagnostic(`models that failed to load: ${skipped.join('; ')}`);
-  if (!app) return t.skip('no detector model in models/ (train one or check out a branch that ships one)');
+  const server = app;
+  if (!server) return t.skip('no detector model in models/ (train one or check out a branch that ships one)');
   const photo = await sharp('test/fixtures/astronaut.jpg').resize(640, 480, { fit: 'fill' }).jpeg().toBuffer();
   for (const m of detectors) {
     for (const head of m.heads) {
-      const r = await app.inject({ method: 'POST', url: `/v1/detect?model=${m.manifest.name}&head=${head}&scoreThreshold=0.05`, payload: photo, headers: { 'content-type': 'image/jpeg' } });
+      const r: LightMyRequestResponse = await server.inject({ method: 'POST', url: `/v1/detect?model=${m.manifest.name}&head=${head}&scoreThreshold=0.05`, payload: photo, headers: { 'content-type': 'image/jpeg' } });
       assert.equal(r.statusCode, 200, `${m.manifest.name}/${head}: ${r.body}`);
       const b = r.json() as { image: { width: number; height: number }; detections: { label: string; score: number; box: { x: number; y: number; width: number; height: number } }[] };
       assert.deepEqual(b.image, { width: 640, height: 480 });
@@ -64,10 +65,11 @@ test('every detector in models/ answers /v1/detect on each head with boxes insid
 
 test('the faces model finds the astronaut\'s face through /v1/vision/face, and render=blur hides it', async (t) => {
   const faces = detectors.find((m) => m.manifest.name === 'faces');
-  if (!app || !faces) return t.skip('models/faces is not present');
+  const server = app;
+  if (!server || !faces) return t.skip('models/faces is not present');
   const photo = readFileSync('test/fixtures/astronaut.jpg');
   const meta = await sharp(photo).metadata();
-  const r = await app.inject({ method: 'POST', url: '/v1/vision/face', ...multipart([imagePart(photo)]) });
+  const r = await server.inject({ method: 'POST', url: '/v1/vision/face', ...multipart([imagePart(photo)]) });
   assert.equal(r.statusCode, 200, r.body);
   const b = r.json() as { success: boolean; predictions: { confidence: number; x_min: number; y_min: number; x_max: number; y_max: number }[] };
   assert.equal(b.success, true);
@@ -78,7 +80,7 @@ test('the faces model finds the astronaut\'s face through /v1/vision/face, and r
   const w = p.x_max - p.x_min;
   assert.ok(w > meta.width! * 0.1 && w < meta.width! * 0.6, `face width ${w}`);
   assert.ok(p.y_max < meta.height! * 0.7, `face bottom ${p.y_max}`);
-  const blurred = await app.inject({ method: 'POST', url: '/v1/detect?model=faces&render=blur', payload: photo, headers: { 'content-type': 'image/jpeg' } });
+  const blurred = await server.inject({ method: 'POST', url: '/v1/detect?model=faces&render=blur', payload: photo, headers: { 'content-type': 'image/jpeg' } });
   assert.equal(blurred.statusCode, 200);
   assert.equal(blurred.headers['kestrel-detections'], '1');
   const out = await sharp(blurred.rawPayload).metadata();

@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initBackend } from '../../src/runtime/backend.js';
+import type { Candidates } from '../../src/runtime/models.js';
+import { EngineOverloadedError, InProcessEngine, JobAbortedError } from '../../src/server/inference.js';
+import { FakeDetector, FakeRegistry } from './fake-detector.js';
+import { buildDetectApp } from './detect-app.js';
+import { photo } from './detect-fixtures.js';
+
+/** A fake whose forward pass waits until the test lets it go. */
+class GatedDetector extends FakeDetector {
+  private gates: (() => void)[] = [];
+  started = 0;
+  override async predict(pixels: Uint8Array, batch: number, head: string): Promise<Candidates[]> {
+    this.started++;
+    await new Promise<void>((r) => this.gates.push(r));
+    return super.predict(pixels, batch, head);
+  }
+  release(): void {
+    for (const g of this.gates.splice(0)) g();
+  }
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 20));
+
+/** Polls until cond holds; fails rather than hangs when it never does. */
+async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await tick();
+  }
+}
+
+test('the in-process engine runs one job at a time, queues up to maxQueue, then refuses', async () => {
+  await initBackend();
+  const m = new GatedDetector({ width: 32, height: 32 });
+  const engine = new InProcessEngine({ concurrency: 1, maxQueue: 1 });
+  const px = new Uint8Array(32 * 32 * 3);
+  const a = engine.detect({ model: m, head: 'yolo', pixels: px, batch: 1 });
+  const b = engine.detect({ model: m, head: 'yolo', pixels: px, batch: 1 });
+  await tick();
+  assert.deepEqual([engine.stats().active, engine.stats().queued, m.started], [1, 1, 1]);
+  await assert.rejects(engine.detect({ model: m, head: 'yolo', pixels: px, batch: 1 }), EngineOverloadedError);
+  m.release();
+  await a;
+  await tick();
+  m.release();
+  await b;
+  assert.deepEqual(engine.stats(), { active: 0, queued: 0, completed: 2, failed: 0, rejected: 1 });
+  await assert.rejects(engine.detect({ model: m, head: 'yolo', pixels: new Uint8Array(5), batch: 1 }), /bytes/);
+});
+
+test('a queued job whose client went away leaves the queue without running', async () => {
+  const m = new GatedDetector({ width: 32, height: 32 });
+  const engine = new InProcessEngine({ concurrency: 1, maxQueue: 4 });
+  const px = new Uint8Array(32 * 32 * 3);
+  const a = engine.detect({ model: m, head: 'yolo', pixels: px, batch: 1 });
+  const ac = new AbortController();
+  const b = engine.detect({ model: m, head: 'yolo', pixels: px, batch: 1, signal: ac.signal });
+  await tick();
+  ac.abort();
+  await assert.rejects(b, JobAbortedError);
+  assert.equal(engine.stats().queued, 0);
+  m.release();
+  await a;
+  assert.equal(m.started, 1);
+});
+
+test('a full inference queue answers 503 with Retry-After, and the service recovers', async () => {
+  const m = new GatedDetector();
+  const app = await buildDetectApp({ registry: new FakeRegistry([m]), engine: new InProcessEngine({ concurrency: 1, maxQueue: 1 }) });
+  const jpeg = await photo(320, 240, [{ x: 10, y: 10, w: 100, h: 100, colour: '#ffffff' }]);
+  // .then() dispatches the injected request now rather than when first awaited.
+  const send = () => app.inject({ method: 'POST', url: '/v1/detect', payload: jpeg, headers: { 'content-type': 'image/jpeg' } }).then((r) => r);
+  const first = send();
+  const second = send();
+  await waitFor(() => m.started >= 1, 'the first forward pass');
+  await tick();
+  const third = await send();
+  assert.equal(third.statusCode, 503, third.body);
+  assert.ok(Number(third.headers['retry-after']) >= 1);
+  // Whichever of the two decoded first holds the slot; the other runs when it is released.
+  m.release();
+  await waitFor(() => m.started >= 2, 'the queued forward pass');
+  m.release();
+  const done = await Promise.all([first, second]);
+  assert.deepEqual(done.map((r) => r.statusCode), [200, 200]);
+  const ds = app.inject({ method: 'POST', url: '/v1/vision/detection', payload: jpeg, headers: { 'content-type': 'image/jpeg' } }).then((r) => r);
+  await waitFor(() => m.started >= 3, 'the DeepStack forward pass');
+  m.release();
+  assert.equal((await ds).statusCode, 200, 'DeepStack routes use the same engine');
+  await app.close();
+});
