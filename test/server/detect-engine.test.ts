@@ -92,3 +92,36 @@ test('a full inference queue answers 503 with Retry-After, and the service recov
   assert.equal((await ds).statusCode, 200, 'DeepStack routes use the same engine');
   await app.close();
 });
+
+test('over real sockets: queued requests are not aborted by their own body ending, a client that leaves is', async () => {
+  const m = new GatedDetector();
+  const engine = new InProcessEngine({ concurrency: 1, maxQueue: 8 });
+  const app = await buildDetectApp({ registry: new FakeRegistry([m]), engine });
+  const url = (await app.listen({ host: '127.0.0.1', port: 0 })) + '/v1/detect';
+  const jpeg = await photo(320, 240, [{ x: 10, y: 10, w: 100, h: 100, colour: '#ffffff' }]);
+  const send = (signal?: AbortSignal) => fetch(url, { method: 'POST', body: jpeg, headers: { 'content-type': 'image/jpeg' }, signal });
+  try {
+    const a = send();
+    await waitFor(() => m.started >= 1, 'the first forward pass');
+    const b = send();
+    await waitFor(() => engine.stats().queued === 1, 'the second job queued');
+    const ac = new AbortController();
+    const c = send(ac.signal).catch((e: Error) => e);
+    await waitFor(() => engine.stats().queued === 2, 'the third job queued');
+    ac.abort();
+    assert.ok((await c) instanceof Error);
+    await waitFor(() => engine.stats().queued === 1, 'the abandoned job to leave the queue');
+    m.release();
+    await waitFor(() => m.started >= 2, 'the second forward pass');
+    m.release();
+    const [ra, rb] = await Promise.all([a, b]);
+    assert.deepEqual([ra.status, rb.status], [200, 200]);
+    assert.equal(((await rb.json()) as { detections: unknown[] }).detections.length, 1);
+    await ra.arrayBuffer();
+    assert.equal(m.started, 2, 'the abandoned request never reached the model');
+  } finally {
+    m.release();
+    app.server.closeAllConnections(); // fetch keeps sockets alive; close would wait for them
+    await app.close();
+  }
+});

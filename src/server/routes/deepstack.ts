@@ -2,7 +2,7 @@
 // libraries) work unchanged: multipart field `image`, optional `min_confidence` and `api_key`,
 // answers {"success": true, "predictions": [...], "duration"} and errors {"success": false, "error"}.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyError, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -97,7 +97,7 @@ const deepstackRoutes: FastifyPluginAsyncZod<DeepStackRoutesOptions> = async (ap
     (req as unknown as { [START]?: number })[START] = performance.now();
   });
 
-  async function run(req: FastifyRequest, modelName: string | undefined, notFound?: string): Promise<{ result: DetectResult; duration: number }> {
+  async function run(req: FastifyRequest, reply: FastifyReply, modelName: string | undefined, notFound?: string): Promise<{ result: DetectResult; duration: number }> {
     const t0 = performance.now();
     const upload = await readUpload(req, { maxImageBytes: limits.maxImageBytes, maxFiles: 1 }, { batch: false });
     if (apiKey !== undefined) {
@@ -121,7 +121,7 @@ const deepstackRoutes: FastifyPluginAsyncZod<DeepStackRoutesOptions> = async (ap
     if (upload.images.length === 0) throw noImage('send the image as multipart form field `image`');
     const img = upload.images[0];
     if (!img.ok) throw img.problem;
-    const [r] = await detectMany(ctx(), prep, [img.data], requestSignal(req)).catch((e) => {
+    const [r] = await detectMany(ctx(), prep, [img.data], requestSignal(reply)).catch((e) => {
       throw toProblem(e);
     });
     if (r instanceof ProblemError) throw r;
@@ -152,8 +152,8 @@ const deepstackRoutes: FastifyPluginAsyncZod<DeepStackRoutesOptions> = async (ap
         response: { 200: successSchema, ...errorResponses },
       },
     },
-    async (req) => {
-      const { result, duration } = await run(req, undefined);
+    async (req, reply) => {
+      const { result, duration } = await run(req, reply, undefined);
       return { success: true as const, predictions: result.detections.map((d) => toPrediction(d, result.image)), duration };
     },
   );
@@ -171,8 +171,8 @@ const deepstackRoutes: FastifyPluginAsyncZod<DeepStackRoutesOptions> = async (ap
         response: { 200: successSchema, ...errorResponses },
       },
     },
-    async (req) => {
-      const { result, duration } = await run(req, req.params.model, `custom model "${req.params.model}" is not loaded`);
+    async (req, reply) => {
+      const { result, duration } = await run(req, reply, req.params.model, `custom model "${req.params.model}" is not loaded`);
       return { success: true as const, predictions: result.detections.map((d) => toPrediction(d, result.image)), duration };
     },
   );
@@ -189,8 +189,8 @@ const deepstackRoutes: FastifyPluginAsyncZod<DeepStackRoutesOptions> = async (ap
         response: { 200: faceSuccessSchema, ...errorResponses },
       },
     },
-    async (req) => {
-      const { result, duration } = await run(req, faceModel, `face detection is not available: no model named "${faceModel}" is loaded`);
+    async (req, reply) => {
+      const { result, duration } = await run(req, reply, faceModel, `face detection is not available: no model named "${faceModel}" is loaded`);
       return {
         success: true as const,
         predictions: result.detections.map((d) => {

@@ -1,5 +1,5 @@
 // POST /v1/detect and /v1/detect/batch: the native detection API.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -90,11 +90,16 @@ export function registryOf(app: FastifyInstance, opts: { registry?: ModelRegistr
   return r;
 }
 
-/** Aborts when the client disconnects, so queued inference for it is dropped. */
-export function requestSignal(req: FastifyRequest): AbortSignal {
+/**
+ * Aborts when the client disconnects before its answer was sent, so queued inference for it is
+ * dropped. The response's close is the signal: the request stream also closes, normally, once its
+ * body has been read.
+ */
+export function requestSignal(reply: FastifyReply): AbortSignal {
   const ac = new AbortController();
-  req.raw.once('close', () => {
-    if (!req.raw.complete || req.raw.destroyed) ac.abort();
+  const res = reply.raw;
+  res.once('close', () => {
+    if (!res.writableFinished) ac.abort();
   });
   return ac.signal;
 }
@@ -143,7 +148,7 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
       if (upload.images.length > 1) throw new ProblemError({ status: 400, title: 'More than one image', type: 'too-many-images', detail: 'send one image here, or several to /v1/detect/batch' });
       const img = upload.images[0];
       if (!img.ok) throw img.problem;
-      const [result] = await detectMany(ctx(), prep, [img.data], requestSignal(req)).catch((e) => {
+      const [result] = await detectMany(ctx(), prep, [img.data], requestSignal(reply)).catch((e) => {
         throw toProblem(e);
       });
       if (result instanceof ProblemError) throw result;
@@ -188,7 +193,7 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
         response: { 200: batchResultSchema, 400: problemSchema, 404: problemSchema, 413: problemSchema, 415: problemSchema, 503: problemSchema },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       if (Buffer.isBuffer(req.body)) {
         throw new ProblemError({ status: 415, title: 'Unsupported content type', type: 'unsupported-media-type', detail: 'batch takes multipart/form-data with several `image` parts, or JSON {"images": [...]}' });
       }
@@ -197,7 +202,7 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
       const prep = prepare(ctx(), options);
       if (upload.images.length === 0) throw noImage('send one or more multipart `image` parts');
       const good = upload.images.flatMap((im) => (im.ok ? [im.data] : []));
-      const ran = good.length ? await detectMany(ctx(), prep, good, requestSignal(req)).catch((e) => { throw toProblem(e); }) : [];
+      const ran = good.length ? await detectMany(ctx(), prep, good, requestSignal(reply)).catch((e) => { throw toProblem(e); }) : [];
       let k = 0;
       const results = upload.images.map((im) => {
         const r: DetectResult | ProblemError = im.ok ? ran[k++] : im.problem;
