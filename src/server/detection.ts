@@ -15,15 +15,18 @@ export interface DetectLimits extends DecodeLimits {
   maxImageBytes: number;
   /** Most images in one /v1/detect/batch request. */
   maxBatch: number;
+  /** Most image bytes in one batch request, all parts together (base64 JSON may be 4/3 of it). */
+  maxBatchBytes: number;
 }
 
 export const DEFAULT_DETECT_LIMITS: DetectLimits = {
   ...DEFAULT_DECODE_LIMITS,
   maxImageBytes: 20 * 1024 * 1024,
   maxBatch: 16,
+  maxBatchBytes: 64 * 1024 * 1024,
 };
 
-/** Limits from KESTREL_MAX_IMAGE_BYTES, KESTREL_MAX_IMAGE_PIXELS and KESTREL_MAX_BATCH, else the defaults. */
+/** Limits from KESTREL_MAX_IMAGE_BYTES, _IMAGE_PIXELS, _BATCH and _BATCH_BYTES, else the defaults. */
 export function detectLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): DetectLimits {
   const num = (name: string, dflt: number): number => {
     const raw = env[name];
@@ -36,6 +39,7 @@ export function detectLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): Detec
     maxImageBytes: num('KESTREL_MAX_IMAGE_BYTES', DEFAULT_DETECT_LIMITS.maxImageBytes),
     maxPixels: num('KESTREL_MAX_IMAGE_PIXELS', DEFAULT_DETECT_LIMITS.maxPixels),
     maxBatch: num('KESTREL_MAX_BATCH', DEFAULT_DETECT_LIMITS.maxBatch),
+    maxBatchBytes: num('KESTREL_MAX_BATCH_BYTES', DEFAULT_DETECT_LIMITS.maxBatchBytes),
   };
 }
 

@@ -10,6 +10,8 @@ export interface UploadLimits {
   maxImageBytes: number;
   /** Most `image` parts accepted. */
   maxFiles: number;
+  /** Most image bytes in the whole request; maxImageBytes when absent. */
+  maxTotalBytes?: number;
 }
 
 /** One received image, or the problem that stopped it (kept in place so a batch can answer per image). */
@@ -101,6 +103,13 @@ function multipartProblem(err: unknown): ProblemError {
 export async function readUpload(req: FastifyRequest, limits: UploadLimits, opts: { batch: boolean }): Promise<Upload> {
   const fields: Record<string, unknown> = Object.create(null);
   const images: ReceivedImage[] = [];
+  const maxTotal = limits.maxTotalBytes ?? limits.maxImageBytes;
+  let total = 0;
+  // Each image counts towards the request's total, so many parts at the per-image limit cannot add up.
+  const count = (n: number): void => {
+    total += n;
+    if (total > maxTotal) throw tooLarge(maxTotal, 'the images in this request together');
+  };
 
   if (req.isMultipart()) {
     try {
@@ -118,11 +127,13 @@ export async function readUpload(req: FastifyRequest, limits: UploadLimits, opts
             continue;
           }
           const data = await part.toBuffer();
+          count(data.length);
           if (part.file.truncated) images.push({ ok: false, problem: tooLarge(limits.maxImageBytes, `image "${part.filename ?? ''}"`) });
           else images.push({ ok: true, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
         } else {
           if (part.fieldname === 'image' && typeof part.value === 'string' && part.value.length > 0) {
             // Some clients post the image as a base64 text field.
+            count(part.value.length);
             try {
               images.push({ ok: true, data: decodeBase64Image(part.value, 'image', limits.maxImageBytes) });
             } catch (err) {
@@ -171,11 +182,15 @@ export async function readUpload(req: FastifyRequest, limits: UploadLimits, opts
         images.push({ ok: false, problem: new ProblemError({ status: 400, title: 'Invalid image', type: 'invalid-base64', detail: 'image must be a base64 string' }) });
         continue;
       }
+      let data: Uint8Array;
       try {
-        images.push({ ok: true, data: decodeBase64Image(v, 'image', limits.maxImageBytes) });
+        data = decodeBase64Image(v, 'image', limits.maxImageBytes);
       } catch (err) {
         images.push({ ok: false, problem: err as ProblemError });
+        continue;
       }
+      count(data.length);
+      images.push({ ok: true, data });
     }
   } else if (typeof req.body === 'string') {
     // Fastify parses text/plain itself; it is not a way to send an image.

@@ -43,7 +43,7 @@ function pngBomb(width: number, height: number): Buffer {
 
 before(async () => {
   await initBackend();
-  app = await buildDetectApp({ registry: new FakeRegistry([new FakeDetector()]), limits: { maxImageBytes: MAX_BYTES, maxPixels: 30_000_000, maxBatch: 4 } });
+  app = await buildDetectApp({ registry: new FakeRegistry([new FakeDetector()]), limits: { maxImageBytes: MAX_BYTES, maxPixels: 30_000_000, maxBatch: 4, maxBatchBytes: 500_000 } });
   jpeg = await photo(640, 480, [{ x: 100, y: 100, w: 200, h: 100, colour: '#ffffff' }]);
   png = await photo(320, 240, [{ x: 10, y: 10, w: 50, h: 50, colour: '#ff0000' }], 'png');
   bomb = pngBomb(30000, 30000);
@@ -113,6 +113,10 @@ test('bodies over the limit are 413, decompression bombs are 413 before decoding
   problem(await raw(bomb, 'image/png'), 413, /30000×30000/);
   assert.ok(performance.now() - t0 < 2000, 'the bomb is refused from its header, not decoded');
   problem(await app.inject({ method: 'POST', url: '/v1/detect/batch', ...multipart(Array.from({ length: 5 }, () => imagePart(jpeg))) }), 413);
+  // Each part within the per-image limit, together over the batch limit.
+  const part = Buffer.concat([jpeg, Buffer.alloc(250_000 - jpeg.length)]);
+  problem(await app.inject({ method: 'POST', url: '/v1/detect/batch', ...multipart([imagePart(part), imagePart(part), imagePart(part)]) }), 413, /500000/);
+  problem(await app.inject({ method: 'POST', url: '/v1/detect/batch', payload: { images: [part, part, part].map((b) => b.toString('base64')) } }), 413);
 });
 
 test('undecodable or truncated images are 422 with a useful detail', async () => {

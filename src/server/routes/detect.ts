@@ -179,7 +179,7 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
   app.post(
     '/v1/detect/batch',
     {
-      bodyLimit: jsonLimit * limits.maxBatch,
+      bodyLimit: Math.ceil((limits.maxBatchBytes * 4) / 3) + 64 * 1024,
       validatorCompiler: routeValidator,
       schema: {
         summary: 'Detect objects in several images',
@@ -197,7 +197,7 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
       if (Buffer.isBuffer(req.body)) {
         throw new ProblemError({ status: 415, title: 'Unsupported content type', type: 'unsupported-media-type', detail: 'batch takes multipart/form-data with several `image` parts, or JSON {"images": [...]}' });
       }
-      const upload = await readUpload(req, { maxImageBytes: limits.maxImageBytes, maxFiles: limits.maxBatch }, { batch: true });
+      const upload = await readUpload(req, { maxImageBytes: limits.maxImageBytes, maxFiles: limits.maxBatch, maxTotalBytes: limits.maxBatchBytes }, { batch: true });
       const options = parseDetectOptions({ ...req.query, ...upload.fields });
       const prep = prepare(ctx(), options);
       if (upload.images.length === 0) throw noImage('send one or more multipart `image` parts');
