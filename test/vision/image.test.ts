@@ -192,3 +192,23 @@ test('renderDetections draws on the upright original and the result decodes', as
     assert.ok(Math.abs(r2 - g2) < 20, 'far from any box the image is unchanged');
   }
 });
+
+test('renderDetections copes with CMYK, grey, 16-bit, alpha and EXIF-rotated inputs', async () => {
+  const base = sharp({ create: { width: 120, height: 80, channels: 3, background: '#3050a0' } });
+  const inputs: [string, Buffer, [number, number]][] = [
+    ['cmyk', await base.clone().toColourspace('cmyk').jpeg().toBuffer(), [120, 80]],
+    ['grey', await base.clone().toColourspace('b-w').png().toBuffer(), [120, 80]],
+    ['16-bit', await base.clone().toColourspace('rgb16').png().toBuffer(), [120, 80]],
+    ['alpha', await sharp({ create: { width: 120, height: 80, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0.3 } } }).png().toBuffer(), [120, 80]],
+    ['exif 6', await base.clone().jpeg().withMetadata({ orientation: 6 }).toBuffer(), [80, 120]],
+  ];
+  const dets = [{ label: 'x', classId: 3, score: 0.7, box: { x: 5, y: 5, width: 40, height: 30 } }];
+  for (const [name, buf, [w, h]] of inputs) {
+    for (const format of ['jpeg', 'png'] as const) {
+      const out = await renderDetections(buf, dets, { format, maxPixels: 1e7 });
+      const meta = await sharp(out.data).metadata();
+      assert.deepEqual([meta.format, meta.width, meta.height], [format, w, h], `${name} → ${format}`);
+      assert.ok(meta.orientation === undefined || meta.orientation === 1, `${name}: no orientation left to apply twice`);
+    }
+  }
+});
