@@ -1,6 +1,7 @@
 // The detection pipeline shared by the native and DeepStack routes: resolve model and head, decode
 // each image to the model input, one forward pass for the batch, thresholds + NMS, boxes back to
 // the caller's pixels. Route files only parse requests and shape answers.
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Candidates, DetectorModel, ModelRegistry } from '../runtime/models.js';
 import { DEFAULT_DECODE_LIMITS, ImageError, decodeToInput, undoLetterbox, type DecodedImage, type DecodeLimits } from '../vision/image.js';
@@ -294,3 +295,25 @@ export async function detectOne(ctx: DetectContext, prep: PreparedRequest, image
   if (r instanceof ProblemError) throw r;
   return r;
 }
+
+/** The registry given to a route plugin, else the app's `registry` decoration. */
+export function registryOf(app: FastifyInstance, opts: { registry?: ModelRegistry }): ModelRegistry {
+  const r = opts.registry ?? (app as unknown as { registry?: ModelRegistry }).registry;
+  if (!r) throw new Error('detect routes need a ModelRegistry: pass opts.registry or decorate app.registry');
+  return r;
+}
+
+/**
+ * Aborts when the client disconnects before its answer was sent, so queued inference for it is
+ * dropped. The response's close is the signal: the request stream also closes, normally, once its
+ * body has been read.
+ */
+export function requestSignal(reply: FastifyReply): AbortSignal {
+  const ac = new AbortController();
+  const res = reply.raw;
+  res.once('close', () => {
+    if (!res.writableFinished) ac.abort();
+  });
+  return ac.signal;
+}
+

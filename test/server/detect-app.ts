@@ -2,8 +2,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ProblemError } from '../../src/server/errors.js';
-import detectRoutes from '../../src/server/routes/detect.js';
-import deepstackRoutes from '../../src/server/routes/deepstack.js';
+import { detectionApi } from '../../src/server/routes/detect.js';
 import type { DetectLimits } from '../../src/server/detection.js';
 import type { InferenceEngine } from '../../src/server/inference.js';
 import type { ModelRegistry } from '../../src/runtime/models.js';
@@ -33,8 +32,7 @@ export async function buildDetectApp(o: TestAppOptions): Promise<FastifyInstance
     return reply.code(status).type('application/problem+json').send({ title: status === 500 ? 'Internal error' : 'Error', status, detail: status === 500 ? undefined : e.message });
   });
   app.decorate('registry', o.registry);
-  await app.register(detectRoutes, { engine: o.engine, limits: o.limits });
-  await app.register(deepstackRoutes, { engine: o.engine, limits: o.limits, apiKey: o.apiKey });
+  await app.register(detectionApi, { engine: o.engine, limits: o.limits, apiKey: o.apiKey });
   await app.ready();
   return app;
 }

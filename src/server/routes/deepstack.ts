@@ -15,11 +15,12 @@ import {
   type DetectContext,
   type DetectLimits,
   type DetectResult,
+  registryOf,
+  requestSignal,
 } from '../detection.js';
 import { ProblemError } from '../errors.js';
 import { InProcessEngine, type InferenceEngine } from '../inference.js';
 import { noImage, readUpload, registerUploadParsers } from '../upload.js';
-import { registryOf, requestSignal } from './detect.js';
 
 export interface DeepStackRoutesOptions {
   registry?: ModelRegistry;

@@ -1,5 +1,4 @@
 // POST /v1/detect and /v1/detect/batch: the native detection API.
-import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -17,9 +16,12 @@ import {
   type DetectContext,
   type DetectLimits,
   type DetectResult,
+  registryOf,
+  requestSignal,
 } from '../detection.js';
 import { ProblemError } from '../errors.js';
-import { InProcessEngine, type InferenceEngine } from '../inference.js';
+import { engineOptionsFromEnv, InProcessEngine, type InferenceEngine, type InProcessEngineOptions } from '../inference.js';
+import deepstackRoutes from './deepstack.js';
 import { noImage, readUpload, registerUploadParsers, RAW_CONTENT_TYPES } from '../upload.js';
 
 export interface DetectRoutesOptions {
@@ -83,26 +85,6 @@ const CONSUMES = ['multipart/form-data', 'application/json', ...RAW_CONTENT_TYPE
 /** Body validation is skipped: multipart bodies are streamed and raw bodies are bytes; readUpload checks them. */
 const routeValidator = ((req: Parameters<typeof validatorCompiler>[0]) =>
   req.httpPart === 'body' ? (data: unknown) => ({ value: data }) : validatorCompiler(req)) as never;
-
-export function registryOf(app: FastifyInstance, opts: { registry?: ModelRegistry }): ModelRegistry {
-  const r = opts.registry ?? (app as unknown as { registry?: ModelRegistry }).registry;
-  if (!r) throw new Error('detect routes need a ModelRegistry: pass opts.registry or decorate app.registry');
-  return r;
-}
-
-/**
- * Aborts when the client disconnects before its answer was sent, so queued inference for it is
- * dropped. The response's close is the signal: the request stream also closes, normally, once its
- * body has been read.
- */
-export function requestSignal(reply: FastifyReply): AbortSignal {
-  const ac = new AbortController();
-  const res = reply.raw;
-  res.once('close', () => {
-    if (!res.writableFinished) ac.abort();
-  });
-  return ac.signal;
-}
 
 const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opts) => {
   const limits: DetectLimits = { ...DEFAULT_DETECT_LIMITS, ...opts.limits };
@@ -223,3 +205,22 @@ export function problemBody(p: ProblemError): { type?: string; title: string; st
 }
 
 export default detectRoutes;
+
+export interface DetectionApiOptions extends DetectRoutesOptions {
+  /** DeepStack `api_key`; KESTREL_API_KEY when absent. */
+  apiKey?: string;
+  /** Engine settings when no engine is given. */
+  engineOptions?: InProcessEngineOptions;
+}
+
+/**
+ * The whole detection API (native and DeepStack routes) around one shared inference engine, so the
+ * app registers it with one line: `await app.register(detectionApi, { limits: detectLimitsFromEnv() })`.
+ */
+export const detectionApi: FastifyPluginAsyncZod<DetectionApiOptions> = async (app, opts) => {
+  const engine = opts.engine ?? new InProcessEngine(opts.engineOptions ?? engineOptionsFromEnv());
+  if (!opts.engine) app.addHook('onClose', () => engine.close());
+  const shared = { registry: opts.registry, engine, limits: opts.limits };
+  await app.register(detectRoutes, shared);
+  await app.register(deepstackRoutes, { ...shared, apiKey: opts.apiKey });
+};
