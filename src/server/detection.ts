@@ -61,16 +61,24 @@ export const detectOptionsSchema = z.object({
 });
 export type DetectOptions = z.output<typeof detectOptionsSchema>;
 
-/** Validates merged query/form/JSON options, answering 400 with each offending option named. */
-export function parseDetectOptions(raw: Record<string, unknown>): DetectOptions {
-  const r = detectOptionsSchema.safeParse(raw);
+/**
+ * Validates the query string merged with form fields or JSON members (those win), answering 400 with
+ * each offending option in `errors[]` as the app reports validation failures: `field` is where the
+ * value came from (querystring or body) and the option name.
+ */
+export function parseDetectOptions(query: Record<string, unknown>, body: Record<string, unknown> = {}): DetectOptions {
+  const r = detectOptionsSchema.safeParse({ ...query, ...body });
   if (r.success) return r.data;
-  const errors = r.error.issues.map((i) => ({ name: i.path.join('.') || '(options)', message: i.message }));
+  const errors = r.error.issues.map((i) => {
+    const name = String(i.path[0] ?? '');
+    const where = name in body ? 'body' : 'querystring';
+    return { field: `${where}/${i.path.join('/')}`, message: i.message, code: i.code };
+  });
   throw new ProblemError({
     status: 400,
     title: 'Invalid option',
-    type: 'invalid-option',
-    detail: errors.map((e) => `${e.name}: ${e.message}`).join('; '),
+    type: 'validation',
+    detail: errors.map((e) => `${e.field}: ${e.message}`).join('; '),
     extensions: { errors },
   });
 }
@@ -136,9 +144,9 @@ export function resolveClasses(model: DetectorModel, classes: readonly string[] 
     throw new ProblemError({
       status: 400,
       title: 'Invalid option',
-      type: 'invalid-option',
+      type: 'validation',
       detail: `classes: unknown label(s) ${unknown.map((u) => JSON.stringify(u)).join(', ')} for model ${model.manifest.name}`,
-      extensions: { errors: [{ name: 'classes', message: `unknown label(s): ${unknown.join(', ')}` }], labels: model.labels },
+      extensions: { errors: [{ field: 'classes', message: `unknown label(s): ${unknown.join(', ')}` }], labels: model.labels },
     });
   }
   return keep;

@@ -175,7 +175,7 @@ export async function readUpload(req: FastifyRequest, limits: UploadLimits, opts
     const list: unknown[] = [];
     if (body.image !== undefined) list.push(body.image);
     if (opts.batch && Array.isArray(body.images)) list.push(...body.images);
-    else if (opts.batch && body.images !== undefined) throw new ProblemError({ status: 400, title: 'Invalid request', type: 'invalid-option', detail: 'images must be an array of base64 strings' });
+    else if (opts.batch && body.images !== undefined) throw new ProblemError({ status: 400, title: 'Invalid request', type: 'validation', detail: 'images must be an array of base64 strings' });
     if (list.length > limits.maxFiles) throw tooMany(limits.maxFiles);
     for (const v of list) {
       if (typeof v !== 'string') {

@@ -82,7 +82,9 @@ test('out-of-range or malformed options are 400 and name the option', async () =
     problem(await raw(jpeg, 'image/jpeg', `/v1/detect?${qs}`), 400, new RegExp(name));
   }
   // The same checks apply to form fields and JSON members.
-  problem(await app.inject({ method: 'POST', url: '/v1/detect', ...multipart([imagePart(jpeg), { name: 'iouThreshold', data: '7' }]) }), 400, /iouThreshold/);
+  const form = await app.inject({ method: 'POST', url: '/v1/detect', ...multipart([imagePart(jpeg), { name: 'iouThreshold', data: '7' }]) });
+  problem(form, 400, /iouThreshold/);
+  assert.equal((form.json() as { errors: { field: string }[] }).errors[0].field, 'body/iouThreshold');
   problem(await app.inject({ method: 'POST', url: '/v1/detect', payload: { image: jpeg.toString('base64'), maxDetections: 'many' } }), 400, /maxDetections/);
 });
 

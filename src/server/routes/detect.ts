@@ -124,7 +124,7 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
     async (req, reply) => {
       const render = req.query.render;
       const upload = await readUpload(req, { maxImageBytes: limits.maxImageBytes, maxFiles: 2 }, { batch: false });
-      const options = parseDetectOptions({ ...stripRender(req.query), ...upload.fields });
+      const options = parseDetectOptions(stripRender(req.query), upload.fields);
       const prep = prepare(ctx(), options);
       if (upload.images.length === 0) throw noImage('send multipart field `image`, a raw image body, or JSON {"image": base64}');
       if (upload.images.length > 1) throw new ProblemError({ status: 400, title: 'More than one image', type: 'too-many-images', detail: 'send one image here, or several to /v1/detect/batch' });
@@ -180,7 +180,7 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
         throw new ProblemError({ status: 415, title: 'Unsupported content type', type: 'unsupported-media-type', detail: 'batch takes multipart/form-data with several `image` parts, or JSON {"images": [...]}' });
       }
       const upload = await readUpload(req, { maxImageBytes: limits.maxImageBytes, maxFiles: limits.maxBatch, maxTotalBytes: limits.maxBatchBytes }, { batch: true });
-      const options = parseDetectOptions({ ...req.query, ...upload.fields });
+      const options = parseDetectOptions(req.query, upload.fields);
       const prep = prepare(ctx(), options);
       if (upload.images.length === 0) throw noImage('send one or more multipart `image` parts');
       const good = upload.images.flatMap((im) => (im.ok ? [im.data] : []));
