@@ -50,6 +50,8 @@ export interface BuildAppOptions {
   registry?: ModelRegistry;
   /** false silences logs (tests); an object adds pino options; a function builds on the defaults. */
   logger?: boolean | FastifyServerOptions['logger'];
+  /** Extra plugins registered after ROUTES (tests, embedding). */
+  plugins?: AnyPlugin[];
 }
 
 // Query parameters that can carry secrets (the DeepStack API sends api_key in the form or query).
@@ -104,6 +106,14 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // While draining, each finished response also ends its keep-alive connection; otherwise an idle
+  // client socket would hold the server open until the shutdown bound.
+  app.addHook('onSend', async (_request, reply) => {
+    if (app.draining) reply.header('connection', 'close');
+  });
+  app.addHook('preClose', async () => {
+    app.draining = true;
+  });
 
   const registry = opts.registry ?? (await loadRegistryLogged(config, app));
   app.decorate('registry', registry);
@@ -149,6 +159,7 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
 
   installMetrics(app);
   for (const r of ROUTES) await app.register(r.plugin, r.options?.(app) ?? {});
+  for (const p of opts.plugins ?? []) await app.register(p);
 
   await app.ready();
   return app;

@@ -3,20 +3,21 @@ import { pathToFileURL } from 'node:url';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { initBackend } from '../runtime/backend.js';
-import { buildApp } from './app.js';
+import { buildApp, type BuildAppOptions } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 
 export interface StartOptions {
   config?: Config;
   /** Install SIGTERM/SIGINT handlers that drain and exit (the CLI and `npm start` do). */
   handleSignals?: boolean;
+  plugins?: BuildAppOptions['plugins'];
 }
 
 export async function start(opts: StartOptions = {}): Promise<FastifyInstance> {
   const config = opts.config ?? loadConfig();
   // The backend comes first: a forced backend that cannot load must stop start-up before anything listens.
   const backend = await initBackend(config.backend);
-  const app = await buildApp({ config });
+  const app = await buildApp({ config, plugins: opts.plugins });
   app.log.info({ backend: backend.name, skipped: backend.skipped, versions: backend.versions }, `tfjs backend: ${backend.name}`);
 
   if (opts.handleSignals !== false) {
