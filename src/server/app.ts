@@ -16,6 +16,7 @@ import { packageVersion } from './version.js';
 import healthRoutes from './routes/health.js';
 import infoRoutes from './routes/info.js';
 import modelsRoutes from './routes/models.js';
+import { detectionApi, detectionApiOptions } from './routes/detect.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -42,6 +43,7 @@ export const ROUTES: { plugin: AnyPlugin; options?: (app: FastifyInstance) => Re
   { plugin: healthRoutes },
   { plugin: infoRoutes },
   { plugin: modelsRoutes },
+  { plugin: detectionApi, options: detectionApiOptions },
 ];
 
 export interface BuildAppOptions {

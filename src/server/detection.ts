@@ -27,8 +27,12 @@ export const DEFAULT_DETECT_LIMITS: DetectLimits = {
   maxBatchBytes: 64 * 1024 * 1024,
 };
 
-/** Limits from KESTREL_MAX_IMAGE_BYTES, _IMAGE_PIXELS, _BATCH and _BATCH_BYTES, else the defaults. */
-export function detectLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): DetectLimits {
+/**
+ * Limits from KESTREL_MAX_IMAGE_BYTES, _IMAGE_PIXELS, _BATCH and _BATCH_BYTES, else `base`, else the
+ * defaults. A bad value throws naming the variable, so a typo fails the start rather than serving.
+ */
+export function detectLimitsFromEnv(env: NodeJS.ProcessEnv = process.env, base: Partial<DetectLimits> = {}): DetectLimits {
+  const dflt = { ...DEFAULT_DETECT_LIMITS, ...base };
   const num = (name: string, dflt: number): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return dflt;
@@ -37,10 +41,10 @@ export function detectLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): Detec
     return v;
   };
   return {
-    maxImageBytes: num('KESTREL_MAX_IMAGE_BYTES', DEFAULT_DETECT_LIMITS.maxImageBytes),
-    maxPixels: num('KESTREL_MAX_IMAGE_PIXELS', DEFAULT_DETECT_LIMITS.maxPixels),
-    maxBatch: num('KESTREL_MAX_BATCH', DEFAULT_DETECT_LIMITS.maxBatch),
-    maxBatchBytes: num('KESTREL_MAX_BATCH_BYTES', DEFAULT_DETECT_LIMITS.maxBatchBytes),
+    maxImageBytes: num('KESTREL_MAX_IMAGE_BYTES', dflt.maxImageBytes),
+    maxPixels: num('KESTREL_MAX_IMAGE_PIXELS', dflt.maxPixels),
+    maxBatch: num('KESTREL_MAX_BATCH', dflt.maxBatch),
+    maxBatchBytes: num('KESTREL_MAX_BATCH_BYTES', dflt.maxBatchBytes),
   };
 }
 

@@ -1,38 +1,41 @@
-// Builds the service for detection tests around fake models.
-import Fastify, { type FastifyInstance } from 'fastify';
-import { serializerCompiler, validatorCompiler, hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ProblemError } from '../../src/server/errors.js';
-import { detectionApi } from '../../src/server/routes/detect.js';
+// Builds the real service (buildApp, its error handling, auth and routes) around fake models for the
+// detection tests. Limits and engine settings travel as the environment variables the service reads.
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/server/app.js';
+import { defaultConfig } from '../../src/server/config.js';
 import type { DetectLimits } from '../../src/server/detection.js';
-import type { InferenceEngine } from '../../src/server/inference.js';
+import type { InProcessEngineOptions } from '../../src/server/inference.js';
 import type { ModelRegistry } from '../../src/runtime/models.js';
 
 export interface TestAppOptions {
   registry: ModelRegistry;
-  engine?: InferenceEngine;
+  engine?: InProcessEngineOptions;
   limits?: Partial<DetectLimits>;
   apiKey?: string;
 }
 
+const ENV: Record<string, (o: TestAppOptions) => number | undefined> = {
+  KESTREL_MAX_IMAGE_BYTES: (o) => o.limits?.maxImageBytes,
+  KESTREL_MAX_IMAGE_PIXELS: (o) => o.limits?.maxPixels,
+  KESTREL_MAX_BATCH: (o) => o.limits?.maxBatch,
+  KESTREL_MAX_BATCH_BYTES: (o) => o.limits?.maxBatchBytes,
+  KESTREL_INFERENCE_CONCURRENCY: (o) => o.engine?.concurrency,
+  KESTREL_INFERENCE_QUEUE: (o) => o.engine?.maxQueue,
+};
+
 export async function buildDetectApp(o: TestAppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  // Mirrors the app's problem+json rendering closely enough for these routes.
-  app.setErrorHandler((err, _req, reply) => {
-    if (err instanceof ProblemError) {
-      if (err.headers) reply.headers(err.headers);
-      return reply.code(err.status).type('application/problem+json').send({ type: err.type, title: err.title, status: err.status, detail: err.detail, ...err.extensions });
+  const saved = Object.fromEntries(Object.keys(ENV).map((k) => [k, process.env[k]]));
+  try {
+    for (const [k, get] of Object.entries(ENV)) {
+      const v = get(o);
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = String(v);
     }
-    if (hasZodFastifySchemaValidationErrors(err)) {
-      return reply.code(400).type('application/problem+json').send({ title: 'Invalid request', status: 400, detail: err.message, errors: err.validation });
+    return await buildApp({ config: defaultConfig({ apiKey: o.apiKey }), registry: o.registry, logger: false });
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
     }
-    const e = err as { statusCode?: number; message: string };
-    const status = e.statusCode && e.statusCode >= 400 ? e.statusCode : 500;
-    return reply.code(status).type('application/problem+json').send({ title: status === 500 ? 'Internal error' : 'Error', status, detail: status === 500 ? undefined : e.message });
-  });
-  app.decorate('registry', o.registry);
-  await app.register(detectionApi, { engine: o.engine, limits: o.limits, apiKey: o.apiKey });
-  await app.ready();
-  return app;
+  }
 }

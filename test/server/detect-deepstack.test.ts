@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { initBackend } from '../../src/runtime/backend.js';
-import { sameSecret } from '../../src/server/routes/deepstack.js';
+import { sameSecret } from '../../src/server/plugins/auth.js';
 import { FakeDetector, FakeRegistry } from './fake-detector.js';
 import { buildDetectApp } from './detect-app.js';
 import { imagePart, multipart, near, photo, RED, WHITE } from './detect-fixtures.js';

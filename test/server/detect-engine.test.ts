@@ -69,7 +69,7 @@ test('a queued job whose client went away leaves the queue without running', asy
 
 test('a full inference queue answers 503 with Retry-After, and the service recovers', async () => {
   const m = new GatedDetector();
-  const app = await buildDetectApp({ registry: new FakeRegistry([m]), engine: new InProcessEngine({ concurrency: 1, maxQueue: 1 }) });
+  const app = await buildDetectApp({ registry: new FakeRegistry([m]), engine: { concurrency: 1, maxQueue: 1 } });
   const jpeg = await photo(320, 240, [{ x: 10, y: 10, w: 100, h: 100, colour: '#ffffff' }]);
   // .then() dispatches the injected request now rather than when first awaited.
   const send = () => app.inject({ method: 'POST', url: '/v1/detect', payload: jpeg, headers: { 'content-type': 'image/jpeg' } }).then((r) => r);
@@ -95,8 +95,8 @@ test('a full inference queue answers 503 with Retry-After, and the service recov
 
 test('over real sockets: queued requests are not aborted by their own body ending, a client that leaves is', async () => {
   const m = new GatedDetector();
-  const engine = new InProcessEngine({ concurrency: 1, maxQueue: 8 });
-  const app = await buildDetectApp({ registry: new FakeRegistry([m]), engine });
+  const app = await buildDetectApp({ registry: new FakeRegistry([m]), engine: { concurrency: 1, maxQueue: 8 } });
+  const engine = app.inference;
   const url = (await app.listen({ host: '127.0.0.1', port: 0 })) + '/v1/detect';
   const jpeg = await photo(320, 240, [{ x: 10, y: 10, w: 100, h: 100, colour: '#ffffff' }]);
   const send = (signal?: AbortSignal) => fetch(url, { method: 'POST', body: jpeg, headers: { 'content-type': 'image/jpeg' }, signal });

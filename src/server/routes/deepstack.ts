@@ -1,7 +1,6 @@
 // DeepStack-compatible routes, so existing clients (Home Assistant, Blue Iris, deepstack client
 // libraries) work unchanged: multipart field `image`, optional `min_confidence` and `api_key`,
 // answers {"success": true, "predictions": [...], "duration"} and errors {"success": false, "error"}.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { validatorCompiler } from 'fastify-type-provider-zod';
@@ -19,10 +18,11 @@ import {
   requestSignal,
 } from '../detection.js';
 import { ProblemError } from '../errors.js';
+import { sameSecret } from '../plugins/auth.js';
 import { InProcessEngine, type InferenceEngine } from '../inference.js';
 import { noImage, readUpload, registerUploadParsers } from '../upload.js';
 
-export interface DeepStackRoutesOptions {
+export type DeepStackRoutesOptions = {
   registry?: ModelRegistry;
   engine?: InferenceEngine;
   limits?: Partial<DetectLimits>;
@@ -30,7 +30,7 @@ export interface DeepStackRoutesOptions {
   apiKey?: string;
   /** Model served by /v1/vision/face. */
   faceModel?: string;
-}
+};
 
 const predictionSchema = z.object({
   label: z.string(),
@@ -61,12 +61,6 @@ const skipBody = ((req: Parameters<typeof validatorCompiler>[0]) =>
 
 const minConfidence = z.coerce.number().finite().min(0).max(1);
 
-/** Compares through fixed-length digests so neither length nor content leaks through timing. */
-export function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
 
 const deepstackRoutes: FastifyPluginAsyncZod<DeepStackRoutesOptions> = async (app, opts) => {
   const limits: DetectLimits = { ...DEFAULT_DETECT_LIMITS, ...opts.limits };

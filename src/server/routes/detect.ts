@@ -1,4 +1,5 @@
 // POST /v1/detect and /v1/detect/batch: the native detection API.
+import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -16,19 +17,28 @@ import {
   type DetectContext,
   type DetectLimits,
   type DetectResult,
+  detectLimitsFromEnv,
   registryOf,
   requestSignal,
 } from '../detection.js';
 import { ProblemError } from '../errors.js';
+import { problemSchema, problemType } from '../plugins/problem.js';
 import { engineOptionsFromEnv, InProcessEngine, type InferenceEngine, type InProcessEngineOptions } from '../inference.js';
 import deepstackRoutes from './deepstack.js';
 import { noImage, readUpload, registerUploadParsers, RAW_CONTENT_TYPES } from '../upload.js';
 
-export interface DetectRoutesOptions {
+export type DetectRoutesOptions = {
   /** Defaults to the app's `registry` decoration, read per request so reloads are seen. */
   registry?: ModelRegistry;
   engine?: InferenceEngine;
   limits?: Partial<DetectLimits>;
+};
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The engine running detection forward passes (its stats are for /metrics), set by detectionApi. */
+    inference: InferenceEngine;
+  }
 }
 
 export const RENDER_FORMATS = ['jpeg', 'png', 'blur'] as const;
@@ -48,9 +58,6 @@ export const detectResultSchema = z.object({
   timings: z.object({ decodeMs: z.number(), inferenceMs: z.number(), postprocessMs: z.number() }),
 });
 
-export const problemSchema = z
-  .looseObject({ type: z.string().optional(), title: z.string(), status: z.number().int(), detail: z.string().optional() })
-  .describe('RFC 9457 problem details (application/problem+json).');
 
 const batchResultSchema = z.object({
   results: z.array(z.union([detectResultSchema, z.object({ error: problemSchema })])).describe('One entry per image part, in order.'),
@@ -92,15 +99,20 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
   if (!opts.engine) app.addHook('onClose', () => engine.close());
   const ctx = (): DetectContext => ({ registry: registryOf(app, opts), engine, limits });
   await registerUploadParsers(app, limits.maxImageBytes);
+  // Checked on request, before any body is read, so an unauthorised client cannot make us buffer an upload.
+  const auth = app.hasDecorator('authenticate') ? { onRequest: app.authenticate } : {};
+  const security = app.hasDecorator('securityRequirement') ? { security: app.securityRequirement } : {};
   // base64 is 4/3 of the bytes; the slack covers option members.
   const jsonLimit = Math.ceil((limits.maxImageBytes * 4) / 3) + 64 * 1024;
 
   app.post(
     '/v1/detect',
     {
+      ...auth,
       bodyLimit: jsonLimit,
       validatorCompiler: routeValidator,
       schema: {
+        ...security,
         summary: 'Detect objects in one image',
         description:
           'Send the image as multipart/form-data (field `image`), as a raw body with an image content type ' +
@@ -113,6 +125,7 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
         response: {
           200: detectResultSchema.describe('Detections (or, with ?render=jpeg|png, the annotated image)'),
           400: problemSchema,
+          401: problemSchema,
           404: problemSchema,
           413: problemSchema,
           415: problemSchema,
@@ -161,9 +174,11 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
   app.post(
     '/v1/detect/batch',
     {
+      ...auth,
       bodyLimit: Math.ceil((limits.maxBatchBytes * 4) / 3) + 64 * 1024,
       validatorCompiler: routeValidator,
       schema: {
+        ...security,
         summary: 'Detect objects in several images',
         description:
           `Several \`image\` parts (at most ${limits.maxBatch}) run as one batch. Results come back in order; an image that ` +
@@ -172,7 +187,7 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
         consumes: ['multipart/form-data', 'application/json'],
         querystring: detectOptionsSchema,
         body: batchBodyDoc,
-        response: { 200: batchResultSchema, 400: problemSchema, 404: problemSchema, 413: problemSchema, 415: problemSchema, 503: problemSchema },
+        response: { 200: batchResultSchema, 400: problemSchema, 401: problemSchema, 404: problemSchema, 413: problemSchema, 415: problemSchema, 503: problemSchema },
       },
     },
     async (req, reply) => {
@@ -200,18 +215,29 @@ function stripRender(q: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
-export function problemBody(p: ProblemError): { type?: string; title: string; status: number; detail?: string } & Record<string, unknown> {
-  return { ...(p.type ? { type: p.type } : {}), title: p.title, status: p.status, ...(p.detail ? { detail: p.detail } : {}), ...p.extensions };
+/** A problem as it appears inside a batch answer: the same members the app's error responses carry. */
+export function problemBody(p: ProblemError): { type: string; title: string; status: number; detail?: string } & Record<string, unknown> {
+  return { ...p.extensions, type: problemType(p.type), title: p.title, status: p.status, ...(p.detail ? { detail: p.detail } : {}) };
 }
 
 export default detectRoutes;
 
-export interface DetectionApiOptions extends DetectRoutesOptions {
+/** detectionApi's options for the app: its API key and body limit, the rest from the environment. */
+export function detectionApiOptions(app: FastifyInstance): DetectionApiOptions {
+  const config = app.hasDecorator('config') ? app.config : undefined;
+  return {
+    apiKey: config?.apiKey,
+    limits: detectLimitsFromEnv(process.env, config ? { maxImageBytes: config.bodyLimit } : {}),
+    engineOptions: engineOptionsFromEnv(),
+  };
+}
+
+export type DetectionApiOptions = DetectRoutesOptions & {
   /** DeepStack `api_key`; KESTREL_API_KEY when absent. */
   apiKey?: string;
   /** Engine settings when no engine is given. */
   engineOptions?: InProcessEngineOptions;
-}
+};
 
 /**
  * The whole detection API (native and DeepStack routes) around one shared inference engine, so the
@@ -220,7 +246,11 @@ export interface DetectionApiOptions extends DetectRoutesOptions {
 export const detectionApi: FastifyPluginAsyncZod<DetectionApiOptions> = async (app, opts) => {
   const engine = opts.engine ?? new InProcessEngine(opts.engineOptions ?? engineOptionsFromEnv());
   if (!opts.engine) app.addHook('onClose', () => engine.close());
+  app.decorate('inference', engine);
   const shared = { registry: opts.registry, engine, limits: opts.limits };
   await app.register(detectRoutes, shared);
   await app.register(deepstackRoutes, { ...shared, apiKey: opts.apiKey });
 };
+// Like fastify-plugin: the `inference` decoration lands on the app itself; the two route plugins
+// (and their body parsers) stay encapsulated beneath.
+(detectionApi as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
