@@ -100,3 +100,19 @@ test('with an API key configured, DeepStack routes need the api_key form field',
   assert.equal(sameSecret('a', 'ab'), false);
   assert.equal(sameSecret('', 'x'), false);
 });
+
+test('with an API key configured, the native detection API needs Authorization: Bearer', async () => {
+  const send = (headers: Record<string, string>) => keyed.inject({ method: 'POST', url: '/v1/detect', payload: jpeg, headers: { 'content-type': 'image/jpeg', ...headers } });
+  const none = await send({});
+  assert.equal(none.statusCode, 401);
+  assert.match(String(none.headers['content-type']), /problem\+json/);
+  assert.equal((await send({ authorization: 'Bearer nope' })).statusCode, 401);
+  assert.equal((await send({ authorization: 'Bearer s3cret-key' })).statusCode, 200);
+  const batch = await keyed.inject({ method: 'POST', url: '/v1/detect/batch', ...multipart([imagePart(jpeg)]) });
+  assert.equal(batch.statusCode, 401);
+  // The key is checked before the body is read: even an oversized body gets 401, not 413.
+  const big = await keyed.inject({ method: 'POST', url: '/v1/detect', payload: Buffer.alloc(40 * 1024 * 1024), headers: { 'content-type': 'image/jpeg' } });
+  assert.equal(big.statusCode, 401);
+  // Health stays open.
+  assert.equal((await keyed.inject('/healthz')).statusCode, 200);
+});
