@@ -1,7 +1,9 @@
 // Where forward passes run. Routes talk to an InferenceEngine, never to a model's predict() directly,
 // so the in-process engine here can be swapped for a worker-thread pool with micro-batching (issue 10)
 // and given a bounded queue (issue 9) without touching a route.
+import { Gauge } from 'prom-client';
 import type { Candidates, DetectorModel } from '../runtime/models.js';
+import { metricsRegistry, observeInference } from './plugins/metrics.js';
 
 export interface DetectJob {
   model: DetectorModel;
@@ -61,6 +63,34 @@ export interface InProcessEngineOptions {
   maxQueue?: number;
 }
 
+// Engines alive in this process; the gauges below sum over them (tests build several apps).
+const liveEngines = new Set<InferenceEngine>();
+const sumOf = (k: keyof EngineStats) => [...liveEngines].reduce((acc, e) => acc + e.stats()[k], 0);
+new Gauge({
+  name: 'kestrel_inference_queued',
+  help: 'Detection jobs waiting for a forward pass.',
+  registers: [metricsRegistry],
+  collect() {
+    this.set(sumOf('queued'));
+  },
+});
+new Gauge({
+  name: 'kestrel_inference_active',
+  help: 'Detection forward passes running now.',
+  registers: [metricsRegistry],
+  collect() {
+    this.set(sumOf('active'));
+  },
+});
+new Gauge({
+  name: 'kestrel_inference_rejected',
+  help: 'Detection jobs refused because the queue was full (503), since start.',
+  registers: [metricsRegistry],
+  collect() {
+    this.set(sumOf('rejected'));
+  },
+});
+
 /** KESTREL_INFERENCE_CONCURRENCY (default 1) and KESTREL_INFERENCE_QUEUE (default 64). */
 export function engineOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): InProcessEngineOptions {
   const int = (name: string, dflt: number, min: number): number => {
@@ -89,6 +119,7 @@ export class InProcessEngine implements InferenceEngine {
   constructor(opts: InProcessEngineOptions = {}) {
     this.concurrency = Math.max(1, opts.concurrency ?? 1);
     this.maxQueue = Math.max(0, opts.maxQueue ?? 64);
+    liveEngines.add(this);
   }
 
   async detect(job: DetectJob): Promise<Candidates[]> {
@@ -102,7 +133,9 @@ export class InProcessEngine implements InferenceEngine {
     await this.acquire(job);
     try {
       if (job.signal?.aborted) throw new JobAbortedError();
+      const t0 = performance.now();
       const out = await job.model.predict(job.pixels, job.batch, job.head, job.scoreThreshold === undefined ? undefined : { scoreThreshold: job.scoreThreshold });
+      observeInference(job.model.manifest.name, job.head, (performance.now() - t0) / 1000);
       if (out.length !== job.batch) throw new Error(`model ${job.model.manifest.name} returned ${out.length} results for a batch of ${job.batch}`);
       this.counts.completed++;
       return out;
@@ -153,6 +186,7 @@ export class InProcessEngine implements InferenceEngine {
 
   async close(): Promise<void> {
     this.closed = true;
+    liveEngines.delete(this);
     for (const w of this.waiting.splice(0)) w.reject(new EngineOverloadedError('the inference engine is shutting down', 5));
   }
 }

@@ -125,3 +125,15 @@ test('over real sockets: queued requests are not aborted by their own body endin
     await app.close();
   }
 });
+
+test('/metrics reports detection inference time and the queue gauges', async () => {
+  const m = new FakeDetector({ name: 'metered' });
+  const app = await buildDetectApp({ registry: new FakeRegistry([m]) });
+  const jpeg = await photo(320, 240, [{ x: 10, y: 10, w: 100, h: 100, colour: '#ffffff' }]);
+  assert.equal((await app.inject({ method: 'POST', url: '/v1/detect', payload: jpeg, headers: { 'content-type': 'image/jpeg' } })).statusCode, 200);
+  const text = (await app.inject('/metrics')).body;
+  assert.match(text, /kestrel_inference_duration_seconds_count\{model="metered",head="yolo"\} 1/);
+  assert.match(text, /kestrel_inference_queued \d+/);
+  assert.match(text, /kestrel_inference_rejected \d+/);
+  await app.close();
+});
