@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../../../src/runtime/backend.js';
+import { initBackend, tf } from '../../../src/runtime/backend.js';
 import { manifestSchema } from '../../../src/runtime/manifest.js';
 import type { DetectorModel } from '../../../src/runtime/models.js';
 import { loadFaceDetector } from '../../../src/vision/faces/loader.js';
@@ -140,6 +140,28 @@ test('the loader validates its config', async () => {
   for (const [what, patch, re] of bad) {
     await assert.rejects(loadFaceDetector(await manifestWith(patch), MODEL_DIR), re, what);
   }
+});
+
+test('a weights manifest missing a tensor fails to load and leaks no tensors', async () => {
+  for (const [file, bin, victim] of [
+    [TINY, 'tiny_face_detector_model.bin', 'conv5/bias'],
+    ['ssd_mobilenetv1_model-weights_manifest.json', 'ssd_mobilenetv1_model.bin', 'Prediction/BoxPredictor_5/ClassPredictor/biases'],
+  ]) {
+    const m = JSON.parse(await readFile(join(MODEL_DIR, file), 'utf8'));
+    for (const e of m[0].weights) if (e.name === victim) e.name = 'renamed';
+    await writeFile(join(tmp, file), JSON.stringify(m));
+    await copyFile(join(MODEL_DIR, bin), join(tmp, bin));
+  }
+  const before = tf.memory().numTensors;
+  for (const head of ['yolo', 'ssd']) {
+    const man = await manifestWith((x) => {
+      x.heads = [head];
+      const heads = (x.config as { heads: Record<string, unknown> }).heads;
+      delete heads[head === 'yolo' ? 'ssd' : 'yolo'];
+    });
+    await assert.rejects(loadFaceDetector(man, tmp), /missing tensor/);
+  }
+  assert.equal(tf.memory().numTensors, before);
 });
 
 test('a yolo-only model serves yolo as its default head', async () => {
