@@ -91,6 +91,7 @@ test('the faces model describes itself: heads, labels, sizes, NMS defaults', () 
   assert.equal(model.defaultIouThreshold?.('yolo'), 0.4);
   assert.equal(model.defaultIouThreshold?.('ssd'), 0.5);
   assert.equal(model.defaultScoreThreshold, 0.5);
+  assert.equal(model.letterboxAlign, 'top-left');
 });
 
 test('a batch of two gives the same candidates as two single images', async () => {
