@@ -9,7 +9,7 @@ import type { DetectorModel } from '../../../src/runtime/models.js';
 import { loadFaceDetector } from '../../../src/vision/faces/loader.js';
 import { disposeWeightMap, loadWeightMap } from '../../../src/vision/faces/weights.js';
 import { tinyFaceGridSize } from '../../../src/vision/faces/tinyYolov2/config.js';
-import { anchorsInPixels, withConstantClassLogit } from '../../../src/vision/faces/tinyYolov2/head.js';
+import { anchorsInPixels } from '../../../src/vision/faces/tinyYolov2/head.js';
 import { yxToXy } from '../../../src/vision/faces/ssdMobilenetv1/head.js';
 import { MODEL_DIR, loadFacesModel, photographs, pixelsAt } from './peer-helpers.js';
 
@@ -74,9 +74,7 @@ test('tiny detector geometry: grid per input side and anchors in pixels', () => 
   assert.ok(Math.abs(a[0] - 1.603231 * 32) < 1e-9 && Math.abs(a[9] - 10.66308 * 32) < 1e-9);
 });
 
-test('layout adapters: a constant class logit per anchor, and (dy,dx,dh,dw) → (dx,dy,dw,dh)', () => {
-  const raw = Float32Array.from({ length: 2 * 5 }, (_, i) => i + 1);
-  assert.deepEqual(Array.from(withConstantClassLogit(raw, 1, 2)), [1, 2, 3, 4, 5, 0, 6, 7, 8, 9, 10, 0]);
+test('SSD layout adapter: (dy,dx,dh,dw) → (dx,dy,dw,dh)', () => {
   assert.deepEqual(Array.from(yxToXy(Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]))), [2, 1, 4, 3, 6, 5, 8, 7]);
 });
 
