@@ -36,6 +36,11 @@ export interface DetectorModel {
   headInputSize?(head: string): { width: number; height: number };
   /** Optional: the NMS IoU threshold a head was tuned with, for requests that give none. */
   defaultIouThreshold?(head: string): number;
+  /**
+   * Optional: where the resized picture sits inside the letterbox; 'center' when absent. Models whose
+   * reference pipeline pads only right and bottom (face-api) reproduce it only with 'top-left'.
+   */
+  readonly letterboxAlign?: 'center' | 'top-left';
   dispose(): void;
 }
 

@@ -18,6 +18,12 @@ export interface BlurOptions {
    * Gaussian: sigma is strength/400 of the longer side (50 → sigma = side/8).
    */
   strength: number;
+  /**
+   * Optional margin added on every side, as a fraction of the region's width (left/right) and height
+   * (top/bottom); 0 when absent. Face boxes are tight (SSD's stop at brow and chin), so 0.1–0.25
+   * also hides hairline and jaw.
+   */
+  grow?: number;
 }
 
 export const MIN_STRENGTH = 1;
@@ -36,6 +42,12 @@ export function clampRegion(r: Region, width: number, height: number): Region | 
   return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }
 
+export function growRegion(r: Region, by: number): Region {
+  const dx = r.width * by;
+  const dy = r.height * by;
+  return { x: r.x - dx, y: r.y - dy, width: r.width + 2 * dx, height: r.height + 2 * dy };
+}
+
 /**
  * Returns the image with every region hidden, encoded in the input's format (formats sharp cannot
  * write, such as SVG, come back as PNG). Regions are in the pixels of the upright image: EXIF
@@ -47,6 +59,9 @@ export async function blurRegions(image: Buffer, boxes: readonly Region[], opts:
   if (!Number.isFinite(opts.strength) || opts.strength < MIN_STRENGTH || opts.strength > MAX_STRENGTH) {
     throw new RangeError(`blur strength must be within ${MIN_STRENGTH}..${MAX_STRENGTH}`);
   }
+  const grow = opts.grow ?? 0;
+  if (!Number.isFinite(grow) || grow < 0 || grow > 1) throw new RangeError('blur grow must be within 0..1');
+  if (grow > 0) boxes = boxes.map((b) => growRegion(b, grow));
   const meta = await sharp(image).metadata();
   // Nothing to hide: hand the original back rather than a lossy re-encode of it.
   if (meta.width !== undefined && meta.height !== undefined) {

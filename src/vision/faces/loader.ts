@@ -21,6 +21,8 @@ const headConfig = z.object({
 export const facesConfigSchema = z.object({
   architecture: z.literal('faceapi'),
   scoreThreshold: z.number().gt(0).lt(1).default(0.5),
+  /** Where the picture sits in the letterbox; face-api's pipeline pads right and bottom only. */
+  letterboxAlign: z.enum(['center', 'top-left']).default('top-left'),
   heads: z
     .object({
       yolo: headConfig.extend({ inputSize: z.number().int().positive().multipleOf(32).default(416) }).optional(),
@@ -65,7 +67,7 @@ export const loadFaceDetector: ModelLoader = async (manifest: Manifest, dir: str
         disposeWeightMap(wm);
       }
     }
-    return new FaceDetector(manifest, heads, cfg.scoreThreshold);
+    return new FaceDetector(manifest, heads, cfg.scoreThreshold, cfg.letterboxAlign);
   } catch (err) {
     for (const h of heads.values()) h.dispose();
     throw err;

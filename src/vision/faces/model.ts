@@ -22,6 +22,12 @@ export class FaceDetector implements DetectorModel {
     readonly manifest: Manifest,
     private readonly byName: ReadonlyMap<string, FaceHead>,
     readonly defaultScoreThreshold: number,
+    /**
+     * face-api pads right and bottom only. The tiny detector is not shift-invariant at its 32 px
+     * stride, so centring the picture instead moves its boxes (measured: IoU 0.66 against face-api's
+     * on a 2:1 photograph, versus 0.998 with top-left); SSD moves far less (IoU ≥ 0.98).
+     */
+    readonly letterboxAlign: 'center' | 'top-left' = 'top-left',
   ) {
     this.heads = manifest.heads?.filter((h) => byName.has(h)) ?? [...byName.keys()];
     if (this.heads.length === 0) throw new Error('faces: no heads');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { blurRegions, clampRegion } from '../../../src/vision/faces/blur.js';
+import { blurRegions, clampRegion, growRegion } from '../../../src/vision/faces/blur.js';
 
 const W = 96;
 const H = 64;
@@ -124,9 +124,20 @@ test('regions follow EXIF orientation: boxes are in upright pixels', async () =>
   assert.equal(variance(d, 0, 0, 64, 64), variance(upright, 0, 0, 64, 64));
 });
 
+test('grow widens every side by a fraction of the region', async () => {
+  assert.deepEqual(growRegion({ x: 10, y: 20, width: 40, height: 20 }, 0.25), { x: 0, y: 15, width: 60, height: 30 });
+  const src = noiseImage();
+  const out = await decode(await blurRegions(await png(src), [{ x: 20, y: 20, width: 40, height: 20 }], { mode: 'pixelate', strength: 50, grow: 0.25 }));
+  // Pixel (12, 16) lies outside the box but inside the grown one (10..70 × 15..45); (5, 5) outside both.
+  const at = (d: Buffer, x: number, y: number): string => d.subarray((y * W + x) * 3, (y * W + x) * 3 + 3).toString('hex');
+  assert.notEqual(at(out.data, 12, 16), at(src, 12, 16));
+  assert.equal(at(out.data, 5, 5), at(src, 5, 5));
+});
+
 test('bad options are rejected', async () => {
   const src = await png(noiseImage());
   await assert.rejects(blurRegions(src, [box], { mode: 'pixelate', strength: 0 }), RangeError);
   await assert.rejects(blurRegions(src, [box], { mode: 'gaussian', strength: 101 }), RangeError);
   await assert.rejects(blurRegions(src, [box], { mode: 'swirl' as 'gaussian', strength: 10 }), RangeError);
+  await assert.rejects(blurRegions(src, [box], { mode: 'gaussian', strength: 10, grow: -0.1 }), RangeError);
 });

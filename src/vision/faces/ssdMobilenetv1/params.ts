@@ -66,7 +66,12 @@ function priorsToCentre(corners: Float32Array): Float32Array {
   return out;
 }
 
+/** The weight map stays the caller's; on a missing or misshapen weight nothing allocated here is left behind. */
 export function ssdFaceParams(m: WeightMap): SsdFaceParams {
+  return tf.tidy(() => buildParams(m) as unknown as tf.TensorContainer) as unknown as SsdFaceParams;
+}
+
+function buildParams(m: WeightMap): SsdFaceParams {
   const c = MOBILENET_CHANNELS;
   const conv0 = convBias(m, `${P}/Conv2d_0_pointwise/weights`, `${P}/Conv2d_0_pointwise/convolution_bn_offset`, [3, 3, 3, c[0]]);
   const blocks: SsdFaceParams['blocks'] = [];

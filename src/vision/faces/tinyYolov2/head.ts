@@ -1,5 +1,4 @@
-// The tiny face detector as a kestrel YOLO head: network output reordered into the shared decoder's
-// layout and decoded there.
+// The tiny face detector as a kestrel YOLO head: its output grid decoded by the shared YOLO decoder.
 import { tf } from '../../../runtime/backend.js';
 import type { Candidates } from '../../../runtime/models.js';
 import { decodeYolo } from '../../heads/yolo/decode.js';
@@ -7,19 +6,6 @@ import type { FaceHead } from '../head.js';
 import { TINY_FACE_ANCHORS_CELLS, TINY_FACE_BOX_ENCODING, TINY_FACE_IOU_THRESHOLD, TINY_FACE_STRIDE, tinyFaceGridSize } from './config.js';
 import { tinyFaceForward } from './network.js';
 import { disposeTinyFaceParams, type TinyFaceParams } from './params.js';
-
-/**
- * The network has no class logits (one class). The shared decoder reads [tx ty tw th tobj classes…];
- * a constant logit under softmax is probability 1, so score = sigmoid(tobj), as the network intends.
- */
-export function withConstantClassLogit(raw: Float32Array, cells: number, anchors: number): Float32Array {
-  const out = new Float32Array(cells * anchors * (TINY_FACE_BOX_ENCODING + 1));
-  for (let i = 0, j = 0; i < cells * anchors; i++) {
-    for (let k = 0; k < TINY_FACE_BOX_ENCODING; k++) out[j++] = raw[i * TINY_FACE_BOX_ENCODING + k];
-    out[j++] = 0;
-  }
-  return out;
-}
 
 /** Anchors in input pixels: the network's are in grid cells. */
 export function anchorsInPixels(cellW: number, cellH: number): number[] {
@@ -56,13 +42,14 @@ export class TinyFaceHead implements FaceHead {
     const anchors = anchorsInPixels(cell, cell);
     const result: Candidates[] = [];
     for (let b = 0; b < x.shape[0]; b++) {
-      const img = withConstantClassLogit(raw.subarray(b * per, (b + 1) * per), g * g, A);
+      // The grid already is the decoder's [gy][gx][anchor][tx ty tw th tobj] layout; with no class
+      // logits (one class) the score is sigmoid(tobj), as the network intends.
       result.push(
-        decodeYolo(img, {
+        decodeYolo(raw.subarray(b * per, (b + 1) * per), {
           gridH: g,
           gridW: g,
           anchors,
-          numClasses: 1,
+          numClasses: 0,
           inputWidth: this.side,
           inputHeight: this.side,
           classActivation: 'softmax',

@@ -29,7 +29,12 @@ function foldInputNormalisation(filters: tf.Tensor4D, bias: tf.Tensor1D): { filt
   });
 }
 
+/** The weight map stays the caller's; on a missing or misshapen weight nothing allocated here is left behind. */
 export function tinyFaceParams(m: WeightMap): TinyFaceParams {
+  return tf.tidy(() => buildParams(m) as unknown as tf.TensorContainer) as unknown as TinyFaceParams;
+}
+
+function buildParams(m: WeightMap): TinyFaceParams {
   const c = TINY_FACE_CHANNELS;
   const conv0 = foldInputNormalisation(
     takeWeight(m, 'conv0/filters', [3, 3, 3, c[0]]) as tf.Tensor4D,

@@ -1,9 +1,12 @@
-// TEMPORARY stand-in for the detector branch's decoder (same path and signature); replaced on merge.
+// SSD decoding: default boxes (priors) moved by the predicted offsets, offsets scaled by the variances.
 import type { Candidates } from '../../../runtime/models.js';
 
 export interface SsdDecodeOptions {
+  /** n×4 [cx, cy, w, h], normalized to the input size. */
   priors: Float32Array;
+  /** Scale of the centre offsets and of the log-size offsets, e.g. [0.1, 0.2]. */
   variances: [number, number] | readonly [number, number];
+  /** Columns of probs, including the background column when background is true. */
   numClasses: number;
   background: boolean;
   inputWidth: number;
@@ -11,29 +14,42 @@ export interface SsdDecodeOptions {
   scoreThreshold: number;
 }
 
-export function decodeSsd(loc: Float32Array, probs: Float32Array, o: SsdDecodeOptions): Candidates {
-  const n = loc.length / 4;
+/** One candidate per prior (its best non-background class); classes are numbered without the background. */
+export function decodeSsd(loc: Float32Array, probs: Float32Array, spec: SsdDecodeOptions): Candidates {
+  const n = spec.priors.length / 4;
+  const C = spec.numClasses;
+  if (loc.length !== n * 4) throw new Error(`decodeSsd: loc has ${loc.length} values, expected ${n}×4`);
+  if (probs.length !== n * C) throw new Error(`decodeSsd: probs has ${probs.length} values, expected ${n}×${C}`);
+  const first = spec.background ? 1 : 0;
+  const [vc, vs] = spec.variances;
   const boxes: number[] = [];
   const scores: number[] = [];
   const classes: number[] = [];
-  const first = o.background ? 1 : 0;
   for (let i = 0; i < n; i++) {
     let best = -1;
     let bestP = -Infinity;
-    for (let c = first; c < o.numClasses; c++) {
-      const p = probs[i * o.numClasses + c];
+    for (let c = first; c < C; c++) {
+      const p = probs[i * C + c];
       if (p > bestP) {
         bestP = p;
         best = c - first;
       }
     }
-    if (best < 0 || bestP < o.scoreThreshold) continue;
-    const pcx = o.priors[4 * i], pcy = o.priors[4 * i + 1], pw = o.priors[4 * i + 2], ph = o.priors[4 * i + 3];
-    const cx = pcx + loc[4 * i] * o.variances[0] * pw;
-    const cy = pcy + loc[4 * i + 1] * o.variances[0] * ph;
-    const w = pw * Math.exp(loc[4 * i + 2] * o.variances[1]);
-    const h = ph * Math.exp(loc[4 * i + 3] * o.variances[1]);
-    boxes.push((cx - w / 2) * o.inputWidth, (cy - h / 2) * o.inputHeight, (cx + w / 2) * o.inputWidth, (cy + h / 2) * o.inputHeight);
+    if (best < 0 || bestP < spec.scoreThreshold) continue;
+    const pcx = spec.priors[4 * i];
+    const pcy = spec.priors[4 * i + 1];
+    const pw = spec.priors[4 * i + 2];
+    const ph = spec.priors[4 * i + 3];
+    const cx = pcx + loc[4 * i] * vc * pw;
+    const cy = pcy + loc[4 * i + 1] * vc * ph;
+    const w = pw * Math.exp(loc[4 * i + 2] * vs);
+    const h = ph * Math.exp(loc[4 * i + 3] * vs);
+    boxes.push(
+      (cx - w / 2) * spec.inputWidth,
+      (cy - h / 2) * spec.inputHeight,
+      (cx + w / 2) * spec.inputWidth,
+      (cy + h / 2) * spec.inputHeight,
+    );
     scores.push(bestP);
     classes.push(best);
   }

@@ -1,9 +1,12 @@
-// TEMPORARY stand-in for the detector branch's decoder (same path and signature); replaced on merge.
+// YOLOv2-style decoding of one grid's raw output. Layout per cell-anchor: [tx, ty, tw, th, tobj, class logits...],
+// cells row-major [gy][gx][anchor], which is what an NHWC conv output of depth anchors*(5+C) holds.
 import type { Candidates } from '../../../runtime/models.js';
+import { sigmoid } from '../box-math.js';
 
 export interface YoloDecodeOptions {
   gridH: number;
   gridW: number;
+  /** [w0, h0, w1, h1, ...] in input pixels. */
   anchors: number[];
   numClasses: number;
   inputWidth: number;
@@ -12,42 +15,56 @@ export interface YoloDecodeOptions {
   scoreThreshold: number;
 }
 
-const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
-
-export function decodeYolo(raw: Float32Array, o: YoloDecodeOptions): Candidates {
-  const A = o.anchors.length / 2;
-  const D = 5 + o.numClasses;
+/**
+ * One candidate per cell-anchor (its best class), score = sigmoid(tobj) · P(class).
+ * Candidates below scoreThreshold are dropped here because they would be by NMS anyway and
+ * skipping their box maths keeps decoding cheap on big grids.
+ */
+export function decodeYolo(raw: Float32Array, spec: YoloDecodeOptions): Candidates {
+  const { gridH, gridW, numClasses: C } = spec;
+  const A = spec.anchors.length / 2;
+  const D = 5 + C;
+  if (!Number.isInteger(A) || A < 1) throw new Error('decodeYolo: anchors must hold w,h pairs');
+  if (raw.length !== gridH * gridW * A * D) {
+    throw new Error(`decodeYolo: raw has ${raw.length} values, expected ${gridH}×${gridW}×${A}×${D}`);
+  }
+  const cellW = spec.inputWidth / gridW;
+  const cellH = spec.inputHeight / gridH;
   const boxes: number[] = [];
   const scores: number[] = [];
   const classes: number[] = [];
-  const sx = o.inputWidth / o.gridW;
-  const sy = o.inputHeight / o.gridH;
-  for (let gy = 0; gy < o.gridH; gy++) {
-    for (let gx = 0; gx < o.gridW; gx++) {
+  for (let gy = 0; gy < gridH; gy++) {
+    for (let gx = 0; gx < gridW; gx++) {
       for (let a = 0; a < A; a++) {
-        const off = ((gy * o.gridW + gx) * A + a) * D;
+        const off = ((gy * gridW + gx) * A + a) * D;
         const obj = sigmoid(raw[off + 4]);
+        // An upper bound on the score (class probability ≤ 1) lets most background cells exit early.
+        if (obj < spec.scoreThreshold) continue;
         let best = 0;
-        let bestP = -Infinity;
-        let sum = 0;
-        let max = -Infinity;
-        for (let c = 0; c < o.numClasses; c++) max = Math.max(max, raw[off + 5 + c]);
-        for (let c = 0; c < o.numClasses; c++) {
+        let bestLogit = -Infinity;
+        for (let c = 0; c < C; c++) {
           const v = raw[off + 5 + c];
-          const p = o.classActivation === 'softmax' ? Math.exp(v - max) : sigmoid(v);
-          sum += p;
-          if (p > bestP) {
-            bestP = p;
+          if (v > bestLogit) {
+            bestLogit = v;
             best = c;
           }
         }
-        const prob = o.classActivation === 'softmax' ? bestP / sum : bestP;
+        let prob = 1;
+        if (C > 0) {
+          if (spec.classActivation === 'softmax') {
+            let sum = 0;
+            for (let c = 0; c < C; c++) sum += Math.exp(raw[off + 5 + c] - bestLogit);
+            prob = 1 / sum;
+          } else {
+            prob = sigmoid(bestLogit);
+          }
+        }
         const score = obj * prob;
-        if (score < o.scoreThreshold) continue;
-        const cx = (gx + sigmoid(raw[off])) * sx;
-        const cy = (gy + sigmoid(raw[off + 1])) * sy;
-        const w = o.anchors[2 * a] * Math.exp(raw[off + 2]);
-        const h = o.anchors[2 * a + 1] * Math.exp(raw[off + 3]);
+        if (score < spec.scoreThreshold) continue;
+        const cx = (gx + sigmoid(raw[off])) * cellW;
+        const cy = (gy + sigmoid(raw[off + 1])) * cellH;
+        const w = spec.anchors[2 * a] * Math.exp(raw[off + 2]);
+        const h = spec.anchors[2 * a + 1] * Math.exp(raw[off + 3]);
         boxes.push(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2);
         scores.push(score);
         classes.push(best);
