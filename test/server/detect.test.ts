@@ -111,7 +111,7 @@ test('render=blur hides the detected regions and leaves the rest of the photo al
   // A white "face" with a dark bar across it: the detector finds the white extent, the blur must smear the bar.
   const bar = { x: WHITE.x + 50, y: WHITE.y + 130, w: WHITE.w - 100, h: 40, colour: '#000000' };
   const jpeg = await photo(1920, 1080, [WHITE, bar, RED]);
-  const r = await app.inject({ method: 'POST', url: '/v1/detect?render=blur&classes=white&blurMode=gaussian&blurStrength=60', payload: jpeg, headers: { 'content-type': 'image/jpeg' } });
+  const r = await app.inject({ method: 'POST', url: '/v1/detect?render=blur&classes=white&blurMode=gaussian&blurStrength=60&blurGrow=0.15', payload: jpeg, headers: { 'content-type': 'image/jpeg' } });
   assert.equal(r.statusCode, 200, r.body);
   assert.equal(r.headers['content-type'], 'image/jpeg');
   assert.equal(r.headers['kestrel-detections'], '1');
@@ -126,7 +126,10 @@ test('render=blur hides the detected regions and leaves the rest of the photo al
   };
   const inside = change(bar.x, bar.y - 20, bar.w, bar.h + 40);
   const far = change(1700, 50, 40, 40);
+  // blurGrow (default 0.15) reaches past the box: just outside the white rect's left edge changed too.
+  const margin = change(WHITE.x - 40, WHITE.y + 100, 30, 100);
   assert.ok(inside > 5 * Math.max(far, 1), `inside ${inside} vs far ${far}`);
+  assert.ok(margin > 3 * Math.max(far, 1), `margin ${margin} vs far ${far}`);
   const bad = await app.inject({ method: 'POST', url: '/v1/detect?render=blur&blurStrength=500', payload: jpeg, headers: { 'content-type': 'image/jpeg' } });
   assert.equal(bad.statusCode, 400);
   assert.match(bad.body, /blurStrength/);

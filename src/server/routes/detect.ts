@@ -70,6 +70,7 @@ const querySchema = detectOptionsSchema.extend({
     .describe('Answer with an image instead of JSON: jpeg or png draws the detections; blur hides them (meant for the faces model), in the format sent.'),
   blurMode: z.enum(['pixelate', 'gaussian']).default('pixelate').describe('With render=blur: how regions are hidden.'),
   blurStrength: z.coerce.number().finite().min(MIN_STRENGTH).max(MAX_STRENGTH).default(50).describe('With render=blur: 1..100, relative to each region size.'),
+  blurGrow: z.coerce.number().finite().min(0).max(1).default(0.15).describe('With render=blur: widen each box by this fraction of its size on every side (face boxes stop at brow and chin).'),
 });
 
 // Documents the three request forms; the handler reads bodies itself (readUpload), so it is not used to validate.
@@ -151,6 +152,7 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
         const data = await blurRegions(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), result.detections.map((d) => d.box), {
           mode: req.query.blurMode,
           strength: req.query.blurStrength,
+          grow: req.query.blurGrow,
         });
         const fmt = (await probeImage(data, limits)).format;
         return reply
@@ -211,7 +213,7 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
 };
 
 function stripRender(q: Record<string, unknown>): Record<string, unknown> {
-  const { render: _render, blurMode: _m, blurStrength: _s, ...rest } = q;
+  const { render: _render, blurMode: _m, blurStrength: _s, blurGrow: _g, ...rest } = q;
   return rest;
 }
 
