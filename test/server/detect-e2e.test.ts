@@ -3,15 +3,12 @@
 // detector the test says so and skips.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { initBackend } from '../../src/runtime/backend.js';
-import { manifestSchema } from '../../src/runtime/manifest.js';
-import { loaderFor } from '../../src/runtime/loaders.js';
-import type { DetectorModel, LoadedModel } from '../../src/runtime/models.js';
-import { FakeRegistry } from './fake-detector.js';
+import { loadRegistry } from '../../src/runtime/registry.js';
+import type { DetectorModel } from '../../src/runtime/models.js';
 import { buildDetectApp } from './detect-app.js';
 import { imagePart, multipart } from './detect-fixtures.js';
 
@@ -22,20 +19,11 @@ const skipped: string[] = [];
 
 before(async () => {
   await initBackend();
-  const loaded: LoadedModel[] = [];
-  const names = existsSync(MODELS) ? readdirSync(MODELS).filter((n) => existsSync(join(MODELS, n, 'manifest.json'))) : [];
-  for (const name of names) {
-    const dir = join(MODELS, name);
-    const m = manifestSchema.safeParse(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
-    if (!m.success || m.data.kind !== 'detector') continue;
-    try {
-      loaded.push(await (await loaderFor(m.data))(m.data, dir));
-    } catch (err) {
-      skipped.push(`${name}: ${(err as Error).message}`);
-    }
-  }
-  detectors = loaded.filter((m): m is DetectorModel => m.kind === 'detector');
-  if (detectors.length) app = await buildDetectApp({ registry: new FakeRegistry(loaded) });
+  // The service's own loading path: manifests, loader table, failures recorded rather than thrown.
+  const registry = await loadRegistry(MODELS);
+  for (const f of registry.failures) skipped.push(`${f.name}: ${f.error}`);
+  detectors = registry.list().filter((m): m is DetectorModel => m.kind === 'detector');
+  if (detectors.length) app = await buildDetectApp({ registry });
 });
 after(async () => {
   await app?.close();
