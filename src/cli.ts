@@ -8,6 +8,7 @@ type CommandModule = { run(argv: string[]): Promise<number> };
 /** "command" or "command subcommand" → module under src/cli/, with a one-line summary. */
 export const COMMANDS: Record<string, { module: string; summary: string }> = {
   // Each capability adds its own line here.
+  'eval map': { module: 'eval-map', summary: 'mAP of detection files against ground truth (VOC/COCO)' },
 };
 
 function usage(): string {

@@ -3,3 +3,4 @@ export * from './runtime/manifest.js';
 export type * from './runtime/models.js';
 export * from './vision/boxes.js';
 export * from './vision/nms.js';
+export * from './vision/eval/index.js';
