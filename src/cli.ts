@@ -10,6 +10,7 @@ export const COMMANDS: Record<string, { module: string; summary: string }> = {
   // Each capability adds its own line here.
   serve: { module: 'serve', summary: 'serve the models over HTTP (same as npm start)' },
   models: { module: 'models', summary: 'list the models in the models folder (--json)' },
+  'eval map': { module: 'eval-map', summary: 'mAP of detection files against ground truth (VOC/COCO)' },
 };
 
 function usage(): string {
