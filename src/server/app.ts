@@ -152,7 +152,7 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
       },
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (input) => problemMediaType(jsonSchemaTransformObject(input) as OpenApiDoc),
   });
   if (config.docs) await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -163,6 +163,23 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
 
   await app.ready();
   return app;
+}
+
+type OpenApiDoc = { paths?: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>> };
+
+/** Error responses are served as application/problem+json; say so in the document. */
+function problemMediaType(doc: OpenApiDoc): OpenApiDoc {
+  for (const ops of Object.values(doc.paths ?? {})) {
+    for (const op of Object.values(ops)) {
+      for (const [status, res] of Object.entries(op.responses ?? {})) {
+        const json = res.content?.['application/json'] as { schema?: { $ref?: string } } | undefined;
+        if (Number(status) >= 400 && json?.schema?.$ref === '#/components/schemas/Problem') {
+          res.content = { 'application/problem+json': json };
+        }
+      }
+    }
+  }
+  return doc;
 }
 
 async function loadRegistryLogged(config: Config, app: FastifyInstance): Promise<ModelRegistry> {
