@@ -126,6 +126,8 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     global: true,
     // Swagger UI runs inline scripts; the JSON API gains nothing from a CSP.
     contentSecurityPolicy: false,
+    // With CORS on, other origins may also embed responses (rendered images); otherwise same-origin only.
+    crossOriginResourcePolicy: { policy: config.corsOrigins.length > 0 ? 'cross-origin' : 'same-origin' },
   });
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: config.corsOrigins.includes('*') ? true : config.corsOrigins, exposedHeaders: ['x-request-id', 'retry-after'] });
