@@ -128,6 +128,8 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     global: true,
     // Swagger UI runs inline scripts; the JSON API gains nothing from a CSP.
     contentSecurityPolicy: false,
+    // With CORS on, other origins may also embed responses (rendered images); otherwise same-origin only.
+    crossOriginResourcePolicy: { policy: config.corsOrigins.length > 0 ? 'cross-origin' : 'same-origin' },
   });
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: config.corsOrigins.includes('*') ? true : config.corsOrigins, exposedHeaders: ['x-request-id', 'retry-after'] });
@@ -154,7 +156,7 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
       },
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (input) => problemMediaType(jsonSchemaTransformObject(input) as OpenApiDoc),
   });
   if (config.docs) await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -165,6 +167,23 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
 
   await app.ready();
   return app;
+}
+
+type OpenApiDoc = { paths?: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>> };
+
+/** Error responses are served as application/problem+json; say so in the document. */
+function problemMediaType(doc: OpenApiDoc): OpenApiDoc {
+  for (const ops of Object.values(doc.paths ?? {})) {
+    for (const op of Object.values(ops)) {
+      for (const [status, res] of Object.entries(op.responses ?? {})) {
+        const json = res.content?.['application/json'] as { schema?: { $ref?: string } } | undefined;
+        if (Number(status) >= 400 && json?.schema?.$ref === '#/components/schemas/Problem') {
+          res.content = { 'application/problem+json': json };
+        }
+      }
+    }
+  }
+  return doc;
 }
 
 async function loadRegistryLogged(config: Config, app: FastifyInstance): Promise<ModelRegistry> {
