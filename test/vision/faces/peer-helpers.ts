@@ -4,9 +4,9 @@ import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { tf } from '../../../src/runtime/backend.js';
 import { manifestSchema } from '../../../src/runtime/manifest.js';
-import type { Candidates, DetectorModel } from '../../../src/runtime/models.js';
+import type { DetectorModel } from '../../../src/runtime/models.js';
 import { loaderFor } from '../../../src/runtime/loaders.js';
-import { suppress } from './suppress.js';
+import { postprocess } from '../../../src/vision/nms.js';
 
 export const FIXTURES = new URL('../../fixtures/', import.meta.url);
 export const MODEL_DIR = new URL('../../../models/faces/', import.meta.url).pathname;
@@ -81,18 +81,19 @@ export async function peerFaces(faceapi: FaceApi, head: 'yolo' | 'ssd', pixels: 
   }
 }
 
-/** kestrel: predict, the head's NMS threshold, boxes clipped to the input (face-api clips SSD boxes too). */
+/**
+ * kestrel: predict, then the shared post-processing (threshold, hard NMS at the head's IoU, top 100 as
+ * face-api's SSD), boxes clipped to the input (face-api clips SSD boxes too).
+ */
 export async function kestrelFaces(model: DetectorModel, head: string, pixels: Uint8Array, side: number, scoreThreshold: number): Promise<Face[]> {
   const [cand] = await model.predict(pixels, 1, head, { scoreThreshold });
   const iou = model.defaultIouThreshold?.(head) ?? 0.5;
-  const kept: Candidates = suppress(cand, scoreThreshold, iou);
-  const out: Face[] = [];
+  const kept = postprocess(cand, { scoreThreshold, iouThreshold: iou, maxDetections: 100, method: 'hard' });
   const clip = (v: number): number => Math.min(side, Math.max(0, v));
-  for (let i = 0; i < kept.scores.length; i++) {
-    const b = kept.boxes.subarray(4 * i, 4 * i + 4);
-    out.push({ x1: clip(b[0]), y1: clip(b[1]), x2: clip(b[2]), y2: clip(b[3]), score: kept.scores[i] });
-  }
-  return out;
+  return Array.from(kept.indices, (i, k) => {
+    const b = cand.boxes.subarray(4 * i, 4 * i + 4);
+    return { x1: clip(b[0]), y1: clip(b[1]), x2: clip(b[2]), y2: clip(b[3]), score: kept.scores[k] };
+  });
 }
 
 export function iou(a: Face, b: Face): number {
