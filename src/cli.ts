@@ -8,6 +8,10 @@ type CommandModule = { run(argv: string[]): Promise<number> };
 /** "command" or "command subcommand" → module under src/cli/, with a one-line summary. */
 export const COMMANDS: Record<string, { module: string; summary: string }> = {
   // Each capability adds its own line here.
+  'data scenes': { module: 'data-scenes', summary: 'write the fmnist-scenes detection dataset (YOLO layout)' },
+  'train detector': { module: 'train-detector', summary: 'train the CNN detector (sliding-window, YOLO, SSD heads)' },
+  'eval detector': { module: 'eval-detector', summary: 'mAP50, COCO mAP and AP by size of a detector head on a split' },
+  detect: { module: 'detect', summary: 'detect objects in image files with a detector model' },
 };
 
 function usage(): string {
