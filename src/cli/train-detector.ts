@@ -25,7 +25,8 @@ weights.bin, metrics.json) plus optimizer state for --resume.
   --clip X             gradient clipping by global norm (default 10)
   --no-augment         no flip/scale/colour jitter
   --size PX            input side (default 128)
-  --max-minutes M      stop (with a checkpoint) after M minutes; --resume continues
+  --max-minutes M      training-time budget (all resumed segments together): the LR schedule decays
+                       by then and training stops with a checkpoint; --resume continues
   --quiet              no progress bar; a log line every 25 steps instead`;
 
 export async function run(argv: string[]): Promise<number> {

@@ -5,6 +5,7 @@ import type { ModelLoader } from './models.js';
 
 const LOADERS: Record<string, () => Promise<ModelLoader>> = {
   // Each model family adds its own line here.
+  'detector/kestrel': async () => (await import('../vision/detector/loader.js')).loadKestrelDetector,
 };
 
 export function loaderKey(m: Manifest): string {

@@ -212,6 +212,7 @@ export async function writeScenes(train: FmnistSplit, test: FmnistSplit, out: st
     test: { src: test, pool: Int32Array.from({ length: test.count - half }, (_, i) => half + i) },
   };
   const opts = { ...DEFAULT_SCENE, size: plan.size, maxSide: Math.min(DEFAULT_SCENE.maxSide, Math.round(plan.size * 0.75)) };
+  await mkdir(out, { recursive: true });
   await writeFile(join(out, 'classes.txt'), FMNIST_CLASSES.map((c) => `${c}\n`).join(''));
   await writeFile(join(out, 'data.yaml'), [`# fmnist-scenes, seed ${plan.seed}, ${plan.size}x${plan.size}`, 'path: .', 'train: images/train', 'val: images/val', 'test: images/test', `nc: ${FMNIST_CLASSES.length}`, `names: [${FMNIST_CLASSES.map((c) => `'${c}'`).join(', ')}]`, ''].join('\n'));
   for (const split of ['train', 'val', 'test'] as const) {

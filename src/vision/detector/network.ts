@@ -24,8 +24,9 @@ export function outputLayout(cfg: DetectorConfig): OutputInfo[] {
   return out;
 }
 
-export function buildNetwork(cfg: DetectorConfig): tf.LayersModel {
-  const input = tf.input({ shape: [cfg.inputSize, cfg.inputSize, 3], name: 'image' });
+export function buildNetwork(cfg: DetectorConfig, opts: { flexibleInput?: boolean } = {}): tf.LayersModel {
+  const side = opts.flexibleInput ? null : cfg.inputSize;
+  const input = tf.input({ shape: [side, side, 3], name: 'image' });
   const f = buildBackbone(input, cfg.channels, cfg.neckChannels);
   const byStride: Record<number, Sym> = { 8: f.f8, 16: f.f16, 32: f.f32 };
   const outputs = outputLayout(cfg).map((o) => {

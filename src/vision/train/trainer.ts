@@ -39,7 +39,10 @@ export interface Progress {
   step: number;
   totalSteps: number;
   epoch: number;
+  /** Smoothed (EMA) loss. */
   loss: number;
+  /** This step's loss. */
+  stepLoss: number;
   parts: Record<string, number>;
   lr: number;
   secondsPerStep: number;
@@ -53,10 +56,14 @@ interface TrainState {
   elapsedSeconds: number;
 }
 
-/** Linear warm-up, then cosine decay to 2 % of the peak. */
-export function learningRate(step: number, total: number, peak: number, warmup: number): number {
+/**
+ * Linear warm-up over `warmup` steps, then cosine decay to 2 % of the peak as `progress` goes 0 → 1.
+ * Progress is the larger of steps done and time used (with a time budget), so a run cut short by its
+ * budget still ends with a decayed learning rate instead of stopping at the peak.
+ */
+export function learningRate(step: number, progress: number, peak: number, warmup: number): number {
   if (step < warmup) return (peak * (step + 1)) / warmup;
-  const t = Math.min(1, (step - warmup) / Math.max(1, total - warmup));
+  const t = Math.min(1, Math.max(0, progress));
   return peak * (0.02 + 0.98 * 0.5 * (1 + Math.cos(Math.PI * t)));
 }
 
@@ -130,7 +137,12 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
   if (resuming) {
     const manifest = JSON.parse(await readFile(join(o.out, 'manifest.json'), 'utf8')) as { config: unknown };
     cfg = detectorConfigSchema.parse(manifest.config);
-    model = await tf.loadLayersModel(diskLoader(o.out));
+    // Rebuild from the current code and copy the weights in (same layers, same order), so a resumed run
+    // trains with today's layer implementations even if the checkpoint was written by older ones.
+    const saved = await tf.loadLayersModel(diskLoader(o.out));
+    model = buildNetwork(cfg);
+    model.setWeights(saved.getWeights());
+    saved.dispose();
     state = JSON.parse(await readFile(join(ckDir, 'state.json'), 'utf8')) as TrainState;
     const opt = await loadTensors(join(ckDir, 'optimizer'));
     await optimizer.setWeights(opt);
@@ -191,7 +203,9 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
         }
       }
       const t = enc.encode(gts);
-      const lr = learningRate(state.step, totalSteps, o.lr, warmup);
+      const elapsed = startElapsed + (Date.now() - t0) / 1000;
+      const progress = Math.max((state.step - warmup) / Math.max(1, totalSteps - warmup), o.maxSeconds > 0 ? elapsed / o.maxSeconds : 0);
+      const lr = learningRate(state.step, progress, o.lr, warmup);
       // Adam reads its learningRate field on every update, which is how tfjs schedules are done.
       (optimizer as unknown as { learningRate: number }).learningRate = lr;
       const partsOut: Record<string, number> = {};
@@ -231,8 +245,8 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
       stepTimeEma = Number.isNaN(stepTimeEma) ? dt : 0.9 * stepTimeEma + 0.1 * dt;
       state.elapsedSeconds = startElapsed + (Date.now() - t0) / 1000;
       if (state.step % 25 === 0 || state.step === totalSteps) state.lossHistory.push({ step: state.step, loss: Number(ema.toFixed(4)) });
-      o.onProgress?.({ step: state.step, totalSteps, epoch: state.epoch, loss: ema, parts: partsOut, lr, secondsPerStep: stepTimeEma });
-      const timeUp = o.maxSeconds > 0 && (Date.now() - t0) / 1000 > o.maxSeconds;
+      o.onProgress?.({ step: state.step, totalSteps, epoch: state.epoch, loss: ema, stepLoss: loss, parts: partsOut, lr, secondsPerStep: stepTimeEma });
+      const timeUp = o.maxSeconds > 0 && state.elapsedSeconds > o.maxSeconds;
       if (state.step - lastCk >= o.checkpointEvery || state.step === totalSteps || timeUp) {
         await checkpoint();
         lastCk = state.step;
