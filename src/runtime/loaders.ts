@@ -6,6 +6,7 @@ import type { ModelLoader } from './models.js';
 const LOADERS: Record<string, () => Promise<ModelLoader>> = {
   // Each model family adds its own line here.
   'detector/faceapi': async () => (await import('../vision/faces/loader.js')).loadFaceDetector,
+  'detector/kestrel': async () => (await import('../vision/detector/loader.js')).loadKestrelDetector,
 };
 
 export function loaderKey(m: Manifest): string {

@@ -12,7 +12,8 @@ import type { DetectorModel } from '../../src/runtime/models.js';
 import { buildDetectApp } from './detect-app.js';
 import { imagePart, multipart } from './detect-fixtures.js';
 
-const MODELS = 'models';
+// KESTREL_MODELS_DIR points it elsewhere, as it does the service.
+const MODELS = process.env.KESTREL_MODELS_DIR ?? 'models';
 let app: FastifyInstance | undefined;
 let detectors: DetectorModel[] = [];
 const skipped: string[] = [];

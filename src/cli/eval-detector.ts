@@ -1,0 +1,104 @@
+// kestrel eval detector: mAP50, COCO mAP, AP small/medium/large and ms per image of a detector head.
+import { parseArgs } from 'node:util';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { initBackend } from '../runtime/backend.js';
+import { manifestSchema } from '../runtime/manifest.js';
+import { loaderFor } from '../runtime/loaders.js';
+import { evaluateHead, type EvalResult } from '../vision/train/run-eval.js';
+
+const HELP = `usage: kestrel eval detector --model NAME|DIR --data DIR [--head H|all] [--split test] [--json]
+
+Runs a detector head over a YOLO-layout split, applies per-class NMS (IoU 0.5) to candidates scoring at
+least 0.01, and reports VOC all-point AP at IoU 0.5 (mAP50), COCO AP@[.5:.95] (mAP), COCO AP for small
+(<32²), medium (32²–96²) and large (>96²) boxes, and the median ms per image of predict at batch 1.
+
+  --model NAME|DIR   a folder under --models-dir (default models/) or a path
+  --data DIR         dataset root
+  --head H           a head of the model, or all (default: the model's default head)
+  --split S          split to evaluate (default test)
+  --limit N          first N images only
+  --json             print {"mAP50","mAP","apSmall","apMedium","apLarge","msPerImage"} (one object per head)
+  --write-metrics    also record the figures in the model's metrics.json under "evaluation"
+  --models-dir DIR   where model names are looked up (default models)`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' }, data: { type: 'string' }, head: { type: 'string' }, split: { type: 'string' },
+      limit: { type: 'string' }, json: { type: 'boolean' }, 'write-metrics': { type: 'boolean' },
+      'models-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!values.model || !values.data) {
+    console.error(`--model and --data are required\n\n${HELP}`);
+    return 2;
+  }
+  const dir = existsSync(join(values.model, 'manifest.json')) ? values.model : join(values['models-dir'] ?? 'models', values.model);
+  if (!existsSync(join(dir, 'manifest.json'))) {
+    console.error(`no model at ${dir} (manifest.json missing)`);
+    return 2;
+  }
+  await initBackend((process.env['KESTREL_BACKEND'] as 'auto' | undefined) ?? 'auto');
+  const manifest = manifestSchema.parse(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
+  const model = await (await loaderFor(manifest))(manifest, dir);
+  if (model.kind !== 'detector') {
+    console.error(`${manifest.name} is a ${model.kind} model, not a detector`);
+    return 2;
+  }
+  const heads = values.head === 'all' ? [...model.heads] : [values.head ?? model.defaultHead];
+  for (const h of heads) {
+    if (!model.heads.includes(h)) {
+      console.error(`unknown head "${h}" (this model has: ${model.heads.join(', ')})`);
+      return 2;
+    }
+  }
+  const limit = values.limit ? Number(values.limit) : undefined;
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new Error(`--limit must be a positive integer, got "${values.limit}"`);
+  const split = values.split ?? 'test';
+  const results: EvalResult[] = [];
+  for (const h of heads) {
+    const bar = values.json || !process.stderr.isTTY ? undefined : new cliProgress.SingleBar({ format: `${h} [{bar}] {value}/{total} ETA {eta_formatted}` }, cliProgress.Presets.shades_classic);
+    let started = false;
+    const r = await evaluateHead(model, values.data, split, h, {
+      limit,
+      onImage: () => {
+        if (!bar) return;
+        if (!started) {
+          bar.start(limit ?? 0, 0);
+          started = true;
+        }
+        bar.increment();
+      },
+    });
+    bar?.stop();
+    results.push(r);
+    if (!values.json) {
+      const f = (v: number): string => (Number.isNaN(v) ? 'n/a' : v.toFixed(3));
+      console.log(`${h}: mAP50 ${f(r.mAP50)}  mAP ${f(r.mAP)}  AP small ${f(r.apSmall)} medium ${f(r.apMedium)} large ${f(r.apLarge)}  ${r.msPerImage.toFixed(2)} ms/image  (${r.images} images; boxes small ${r.counts.small}, medium ${r.counts.medium}, large ${r.counts.large})`);
+    }
+  }
+  if (values.json) {
+    const out = results.map((r) => ({ head: r.head, mAP50: r.mAP50, mAP: r.mAP, apSmall: r.apSmall, apMedium: r.apMedium, apLarge: r.apLarge, msPerImage: r.msPerImage, images: r.images, counts: r.counts }));
+    // JSON has no NaN: an AP over an empty size range is null.
+    console.log(JSON.stringify(out.length === 1 ? out[0] : out, (_k, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? null : v)));
+  }
+  if (values['write-metrics']) {
+    const path = join(dir, 'metrics.json');
+    const metrics = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : {};
+    const evaluation = (metrics['evaluation'] as Record<string, unknown> | undefined) ?? {};
+    for (const r of results) {
+      evaluation[r.head] = { data: values.data, split, command: ['kestrel', 'eval', 'detector', ...argv].join(' '), ...r, date: new Date().toISOString() };
+    }
+    metrics['evaluation'] = evaluation;
+    writeFileSync(path, `${JSON.stringify(metrics, (_k, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? null : v), 2)}\n`);
+  }
+  model.dispose();
+  return 0;
+}

@@ -1,0 +1,107 @@
+// kestrel train detector: trains the shared backbone with one or all heads and writes a model folder.
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { initBackend } from '../runtime/backend.js';
+import { HEADS, type HeadName } from '../vision/detector/config.js';
+import { DEFAULT_AUGMENT, train } from '../vision/train/trainer.js';
+
+const HELP = `usage: kestrel train detector --data DIR --out models/NAME [--head all|sliding-window|yolo|ssd] [options]
+
+Trains the CNN backbone jointly with the chosen heads (default: all three, summed losses) on a dataset in
+the YOLO layout (images/train, labels/train, classes.txt or data.yaml). YOLO anchors come from k-means on
+the training boxes. Every checkpoint leaves a complete model folder (manifest.json, model.json,
+weights.bin, metrics.json) plus optimizer state for --resume.
+
+  --data DIR           dataset root
+  --out DIR            model folder, e.g. models/kestrel-fmnist (its basename is the model name)
+  --head H             all (default), sliding-window, yolo or ssd; repeatable
+  --epochs N           passes over the training images (default 10)
+  --batch N            images per step (default 16)
+  --lr X               peak learning rate, Adam, warm-up then cosine decay (default 0.002)
+  --seed S             seed for anchors, data order and augmentation (default 1)
+  --resume             continue from the checkpoint in --out
+  --limit N            use only the first N training images
+  --checkpoint-every N steps between checkpoints (default 100)
+  --clip X             gradient clipping by global norm (default 10)
+  --no-augment         no flip/scale/colour jitter
+  --size PX            input side (default 128)
+  --max-minutes M      training-time budget (all resumed segments together): the LR schedule decays
+                       by then and training stops with a checkpoint; --resume continues
+  --quiet              no progress bar; a log line every 25 steps instead`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      data: { type: 'string' }, out: { type: 'string' }, head: { type: 'string', multiple: true },
+      epochs: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
+      resume: { type: 'boolean' }, limit: { type: 'string' }, 'checkpoint-every': { type: 'string' },
+      clip: { type: 'string' }, 'no-augment': { type: 'boolean' }, size: { type: 'string' },
+      'max-minutes': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!values.data || !values.out) {
+    console.error(`--data and --out are required\n\n${HELP}`);
+    return 2;
+  }
+  const num = (v: string | undefined, name: string, def: number, int = true): number => {
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0 || (int && !Number.isInteger(n))) throw new Error(`--${name} must be a ${int ? 'non-negative integer' : 'non-negative number'}, got "${v}"`);
+    return n;
+  };
+  const headsArg = values.head ?? ['all'];
+  const heads: HeadName[] = headsArg.includes('all') ? [...HEADS] : [];
+  if (!headsArg.includes('all')) {
+    for (const h of headsArg) {
+      if (!(HEADS as readonly string[]).includes(h)) throw new Error(`--head must be all, ${HEADS.join(', ')}; got "${h}"`);
+      if (!heads.includes(h as HeadName)) heads.push(h as HeadName);
+    }
+  }
+  const backend = await initBackend((process.env['KESTREL_BACKEND'] as 'auto' | undefined) ?? 'auto');
+  const name = values.out.replace(/\/+$/, '').split('/').pop() ?? 'detector';
+  const quiet = values.quiet || !process.stderr.isTTY;
+  const bar = quiet ? undefined : new cliProgress.SingleBar({ format: 'train [{bar}] {value}/{total} | epoch {epoch} | loss {loss} ({parts}) | lr {lr} | {sps}s/step | ETA {eta_formatted}', etaBuffer: 50 }, cliProgress.Presets.shades_classic);
+  let started = false;
+  const t0 = Date.now();
+  console.log(`backend ${backend.name}; heads ${heads.join(', ')}`);
+  await train({
+    data: values.data,
+    out: values.out,
+    name,
+    heads,
+    epochs: num(values.epochs, 'epochs', 10),
+    batch: num(values.batch, 'batch', 16),
+    lr: num(values.lr, 'lr', 0.002, false),
+    seed: num(values.seed, 'seed', 1),
+    resume: values.resume ?? false,
+    limit: num(values.limit, 'limit', 0),
+    checkpointEvery: num(values['checkpoint-every'], 'checkpoint-every', 100) || 100,
+    clipNorm: num(values.clip, 'clip', 10, false),
+    augment: values['no-augment'] ? null : DEFAULT_AUGMENT,
+    inputSize: num(values.size, 'size', 128),
+    maxSeconds: num(values['max-minutes'], 'max-minutes', 0, false) * 60,
+    command: ['kestrel', 'train', 'detector', ...argv].join(' '),
+    onProgress: (p) => {
+      const parts = Object.entries(p.parts).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ');
+      if (bar) {
+        if (!started) {
+          bar.start(p.totalSteps, p.step - 1);
+          started = true;
+        }
+        bar.update(p.step, { epoch: p.epoch.toFixed(2), loss: p.loss.toFixed(4), parts, lr: p.lr.toExponential(2), sps: p.secondsPerStep.toFixed(2) });
+      } else if (p.step % 25 === 0 || p.step === p.totalSteps) {
+        const eta = (p.totalSteps - p.step) * p.secondsPerStep;
+        console.log(`step ${p.step}/${p.totalSteps} epoch ${p.epoch.toFixed(2)} loss ${p.loss.toFixed(4)} (${parts}) lr ${p.lr.toExponential(2)} ${p.secondsPerStep.toFixed(2)}s/step ETA ${Math.floor(eta / 60)}m${Math.round(eta % 60)}s elapsed ${Math.round((Date.now() - t0) / 1000)}s`);
+      }
+    },
+    log: (l) => (bar && started ? bar.stop() : undefined, console.log(l)),
+  });
+  bar?.stop();
+  console.log(`wrote ${values.out}`);
+  return 0;
+}

@@ -1,0 +1,57 @@
+// Everything needed to rebuild a kestrel detector's network and decode its heads; stored in the manifest's
+// config so that a model folder is self-describing.
+import { z } from 'zod';
+
+const priorMap = z.object({ stride: z.number().int().positive(), sizes: z.array(z.number().positive()).min(1), aspects: z.array(z.number().positive()).min(1) });
+
+export const detectorConfigSchema = z.object({
+  architecture: z.literal('kestrel').default('kestrel'),
+  inputSize: z.number().int().positive(),
+  numClasses: z.number().int().positive(),
+  /** Backbone widths: stem (stride 2), stride 4, stride 8, stride 16, stride 32. */
+  channels: z.array(z.number().int().positive()).length(5),
+  neckChannels: z.number().int().positive(),
+  yolo: z.object({ scales: z.array(z.object({ stride: z.number().int().positive(), anchors: z.array(z.number().positive()).min(2) })).min(1) }),
+  ssd: z.object({ maps: z.array(priorMap).min(1), variances: z.tuple([z.number().positive(), z.number().positive()]) }),
+  slidingWindow: z.object({ maps: z.array(priorMap).min(1) }),
+  scoreThreshold: z.number().min(0).max(1).default(0.3),
+});
+
+export type DetectorConfig = z.infer<typeof detectorConfigSchema>;
+export const HEADS = ['yolo', 'ssd', 'sliding-window'] as const;
+export type HeadName = (typeof HEADS)[number];
+
+/** The shipped layout at 128×128; YOLO anchors are replaced by k-means ones before training. */
+export function defaultConfig(numClasses: number, inputSize = 128): DetectorConfig {
+  const k = inputSize / 128;
+  const s = (v: number[]): number[] => v.map((x) => Math.round(x * k * 10) / 10);
+  return {
+    architecture: 'kestrel',
+    inputSize,
+    numClasses,
+    channels: [16, 32, 64, 128, 128],
+    neckChannels: 64,
+    yolo: {
+      scales: [
+        { stride: 8, anchors: s([10, 12, 16, 20, 24, 14]) },
+        { stride: 16, anchors: s([22, 36, 36, 28, 44, 50]) },
+        { stride: 32, anchors: s([56, 80, 82, 56, 90, 92]) },
+      ],
+    },
+    ssd: {
+      maps: [
+        { stride: 8, sizes: s([14, 24]), aspects: [1, 0.5, 2] },
+        { stride: 16, sizes: s([36, 52]), aspects: [1, 0.5, 2] },
+        { stride: 32, sizes: s([72, 100]), aspects: [1, 0.5, 2] },
+      ],
+      variances: [0.1, 0.2],
+    },
+    slidingWindow: {
+      maps: [
+        { stride: 8, sizes: s([16, 24, 32, 48]), aspects: [1, 0.5, 2] },
+        { stride: 16, sizes: s([64, 96]), aspects: [1, 0.5, 2] },
+      ],
+    },
+    scoreThreshold: 0.3,
+  };
+}

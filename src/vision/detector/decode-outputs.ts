@@ -1,0 +1,60 @@
+// From the network's raw outputs (already read back to the CPU) to per-image candidates, per head.
+import type { Candidates } from '../../runtime/models.js';
+import type { DetectorConfig, HeadName } from './config.js';
+import { decodeYolo } from '../heads/yolo/decode.js';
+import { decodeSsd } from '../heads/ssd/decode.js';
+import { decodeWindows } from '../heads/sliding-window/windows.js';
+
+export function mergeCandidates(parts: Candidates[]): Candidates {
+  const n = parts.reduce((a, p) => a + p.scores.length, 0);
+  const out: Candidates = { boxes: new Float32Array(n * 4), scores: new Float32Array(n), classes: new Int32Array(n) };
+  let o = 0;
+  for (const p of parts) {
+    out.boxes.set(p.boxes, o * 4);
+    out.scores.set(p.scores, o);
+    out.classes.set(p.classes, o);
+    o += p.scores.length;
+  }
+  return out;
+}
+
+/** Keeps the `k` best-scoring candidates: a cap on what NMS and evaluation must sort through. */
+export function topK(c: Candidates, k: number): Candidates {
+  if (c.scores.length <= k) return c;
+  const idx = [...c.scores.keys()].sort((a, b) => c.scores[b] - c.scores[a]).slice(0, k);
+  return {
+    boxes: Float32Array.from(idx.flatMap((i) => [c.boxes[4 * i], c.boxes[4 * i + 1], c.boxes[4 * i + 2], c.boxes[4 * i + 3]])),
+    scores: Float32Array.from(idx, (i) => c.scores[i]),
+    classes: Int32Array.from(idx, (i) => c.classes[i]),
+  };
+}
+
+/** YOLO: one raw array per scale, each the image's slice of that scale's NHWC output. */
+export function decodeYoloImage(cfg: DetectorConfig, perScale: Float32Array[], scoreThreshold: number): Candidates {
+  return mergeCandidates(
+    cfg.yolo.scales.map((s, i) => {
+      const g = Math.ceil(cfg.inputSize / s.stride);
+      return decodeYolo(perScale[i], { gridH: g, gridW: g, anchors: s.anchors, numClasses: cfg.numClasses, inputWidth: cfg.inputSize, inputHeight: cfg.inputSize, classActivation: 'softmax', scoreThreshold });
+    }),
+  );
+}
+
+/** SSD: the image's [slots, 4 + K + 1] rows with the class part already softmaxed. */
+export function decodeSsdImage(cfg: DetectorConfig, priors: Float32Array, rows: Float32Array, scoreThreshold: number): Candidates {
+  const n = priors.length / 4;
+  const C = cfg.numClasses + 1;
+  const D = 4 + C;
+  const loc = new Float32Array(n * 4);
+  const probs = new Float32Array(n * C);
+  for (let i = 0; i < n; i++) {
+    loc.set(rows.subarray(i * D, i * D + 4), i * 4);
+    probs.set(rows.subarray(i * D + 4, (i + 1) * D), i * C);
+  }
+  return decodeSsd(loc, probs, { priors, variances: cfg.ssd.variances, numClasses: C, background: true, inputWidth: cfg.inputSize, inputHeight: cfg.inputSize, scoreThreshold });
+}
+
+export function decodeWindowImage(cfg: DetectorConfig, windows: Float32Array, probs: Float32Array, scoreThreshold: number): Candidates {
+  return decodeWindows(probs, windows, cfg.numClasses + 1, scoreThreshold);
+}
+
+export type { HeadName };

@@ -1,0 +1,31 @@
+// Loader for 'detector/kestrel' model folders: manifest config (validated) + model.json/weights.bin.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Manifest } from '../../runtime/manifest.js';
+import type { ModelLoader } from '../../runtime/models.js';
+import { tf } from '../../runtime/backend.js';
+import { detectorConfigSchema } from './config.js';
+import { KestrelDetector } from './model.js';
+import { diskLoader } from './weights-io.js';
+import { outputLayout } from './network.js';
+// Registers the custom conv layer class so model.json can be deserialised.
+import '../backbone/fast-conv.js';
+
+export const loadKestrelDetector: ModelLoader = async (manifest: Manifest, dir: string) => {
+  const parsed = detectorConfigSchema.safeParse(manifest.config);
+  if (!parsed.success) throw new Error(`${manifest.name}: invalid detector config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const cfg = parsed.data;
+  if (!existsSync(join(dir, 'model.json'))) throw new Error(`${manifest.name}: model.json missing in ${dir}`);
+  const net = await tf.loadLayersModel(diskLoader(dir));
+  const expected = outputLayout(cfg).map((o) => o.name);
+  const got = net.outputNames;
+  if (expected.join(',') !== got.join(',')) {
+    net.dispose();
+    throw new Error(`${manifest.name}: network outputs [${got.join(', ')}] do not match the config's heads [${expected.join(', ')}]`);
+  }
+  if (manifest.labels && manifest.labels.length !== cfg.numClasses) {
+    net.dispose();
+    throw new Error(`${manifest.name}: ${manifest.labels.length} labels but the network has ${cfg.numClasses} classes`);
+  }
+  return new KestrelDetector(manifest, cfg, net);
+};

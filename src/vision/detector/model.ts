@@ -1,0 +1,170 @@
+// The kestrel detector as the service sees it: RGB bytes in, per-image candidates (before NMS) out.
+import type { Manifest } from '../../runtime/manifest.js';
+import type { Candidates, DetectorModel } from '../../runtime/models.js';
+import { tf } from '../../runtime/backend.js';
+import { HEADS, type DetectorConfig, type HeadName } from './config.js';
+import { buildNetwork, normalizeInput, outputLayout } from './network.js';
+import { decodeSsdImage, decodeWindowImage, decodeYoloImage, mergeCandidates, topK } from './decode-outputs.js';
+import { makePriors } from '../heads/ssd/priors.js';
+import { makeWindows } from '../heads/sliding-window/windows.js';
+
+/** The naive sliding-window mode: the same classifier, but the CNN is re-run on a crop around every window position. */
+export const NAIVE_HEAD = 'sliding-window-naive';
+
+export interface KestrelPredictOptions {
+  scoreThreshold?: number;
+  /** At most this many candidates per image, best first (default 400). */
+  maxCandidates?: number;
+}
+
+export class KestrelDetector implements DetectorModel {
+  readonly kind = 'detector' as const;
+  readonly labels: readonly string[];
+  readonly heads: readonly string[];
+  readonly defaultHead: string;
+  readonly inputSize: { width: number; height: number };
+  readonly defaultScoreThreshold: number;
+  private readonly subModels = new Map<HeadName, tf.LayersModel>();
+  private readonly priors: Float32Array;
+  private readonly windows: Float32Array;
+  private flexible?: tf.LayersModel;
+
+  constructor(
+    readonly manifest: Manifest,
+    readonly cfg: DetectorConfig,
+    private readonly net: tf.LayersModel,
+  ) {
+    this.labels = manifest.labels ?? Array.from({ length: cfg.numClasses }, (_, i) => `class${i}`);
+    const trained = (manifest.heads ?? [...HEADS]).filter((h): h is HeadName => (HEADS as readonly string[]).includes(h));
+    if (trained.length === 0) throw new Error(`${manifest.name}: manifest names no known head (${HEADS.join(', ')})`);
+    this.heads = trained.includes('sliding-window') ? [...trained, NAIVE_HEAD] : trained;
+    this.defaultHead = trained[0];
+    this.inputSize = { width: cfg.inputSize, height: cfg.inputSize };
+    this.defaultScoreThreshold = cfg.scoreThreshold;
+    const layout = outputLayout(cfg);
+    // One sub-model per head over the shared layers, so a request runs only its own head's 1×1 convolutions.
+    for (const h of trained) {
+      const idx = layout.map((o, i) => (o.head === h ? i : -1)).filter((i) => i >= 0);
+      const outputs = idx.map((i) => net.outputs[i]);
+      this.subModels.set(h, tf.model({ inputs: net.inputs, outputs }));
+    }
+    this.priors = makePriors({ inputWidth: cfg.inputSize, inputHeight: cfg.inputSize, maps: cfg.ssd.maps });
+    this.windows = makeWindows({ inputWidth: cfg.inputSize, inputHeight: cfg.inputSize, maps: cfg.slidingWindow.maps });
+  }
+
+  async predict(pixels: Uint8Array, batch: number, head: string, opts: KestrelPredictOptions = {}): Promise<Candidates[]> {
+    const S = this.cfg.inputSize;
+    if (!Number.isInteger(batch) || batch < 1) throw new Error(`batch must be a positive integer, got ${batch}`);
+    if (pixels.length !== batch * S * S * 3) throw new Error(`pixels: expected ${batch}×${S}×${S}×3 = ${batch * S * S * 3} bytes, got ${pixels.length}`);
+    const thr = opts.scoreThreshold ?? this.defaultScoreThreshold;
+    const cap = opts.maxCandidates ?? 400;
+    if (head === NAIVE_HEAD && this.heads.includes(NAIVE_HEAD)) return this.predictNaive(pixels, batch, thr, cap);
+    const sub = this.subModels.get(head as HeadName);
+    if (!sub) throw new Error(`unknown head "${head}" (this model has: ${this.heads.join(', ')})`);
+    const outs = tf.tidy(() => {
+      const x = normalizeInput(tf.tensor4d(pixels, [batch, S, S, 3], 'int32'));
+      const o = sub.predict(x) as tf.Tensor | tf.Tensor[];
+      const list = Array.isArray(o) ? o : [o];
+      if (head === 'yolo') return list;
+      // Softmax the class columns on the backend: [batch, slots, depth] per map, concatenated.
+      const C = this.cfg.numClasses + 1;
+      const rows = tf.concat(list.map((t) => tf.reshape(t, [batch, -1, head === 'ssd' ? 4 + C : C])), 1);
+      if (head === 'ssd') {
+        const d = rows.shape[2] as number;
+        return [tf.concat([rows.slice([0, 0, 0], [-1, -1, 4]), tf.softmax(rows.slice([0, 0, 4], [-1, -1, d - 4]))], 2)];
+      }
+      return [tf.softmax(rows)];
+    });
+    const data = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
+    const shapes = outs.map((t) => t.shape);
+    tf.dispose(outs);
+    const result: Candidates[] = [];
+    for (let b = 0; b < batch; b++) {
+      const slice = (i: number): Float32Array => {
+        const per = data[i].length / batch;
+        return data[i].subarray(b * per, (b + 1) * per);
+      };
+      let c: Candidates;
+      if (head === 'yolo') c = decodeYoloImage(this.cfg, shapes.map((_, i) => slice(i)), thr);
+      else if (head === 'ssd') c = decodeSsdImage(this.cfg, this.priors, slice(0), thr);
+      else c = decodeWindowImage(this.cfg, this.windows, slice(0), thr);
+      result.push(topK(c, cap));
+    }
+    return result;
+  }
+
+  /**
+   * Naive sliding windows: for every window position, crop the context around it (8 cells of its map on
+   * each side), run the whole CNN on that crop alone, and classify the windows at the crop's centre cell.
+   * Same classifier as the fully convolutional head; the difference is that nothing is shared between
+   * overlapping windows, which is what this mode exists to measure.
+   */
+  private async predictNaive(pixels: Uint8Array, batch: number, thr: number, cap: number): Promise<Candidates[]> {
+    const S = this.cfg.inputSize;
+    const net = this.flexibleNet();
+    const layout = outputLayout(this.cfg).filter((o) => o.head === 'sliding-window');
+    const swIdx = outputLayout(this.cfg).map((o, i) => (o.head === 'sliding-window' ? i : -1)).filter((i) => i >= 0);
+    const C = this.cfg.numClasses + 1;
+    const results: Candidates[] = [];
+    for (let b = 0; b < batch; b++) {
+      const img = pixels.subarray(b * S * S * 3, (b + 1) * S * S * 3);
+      const probs = new Float32Array((this.windows.length / 4) * C);
+      let offset = 0;
+      for (let m = 0; m < layout.length; m++) {
+        const s = layout[m].stride;
+        const P = 8 * s;
+        const g = Math.ceil(S / s);
+        const slots = layout[m].slotsPerCell;
+        const centre = P / s / 2;
+        const crops = new Uint8Array(g * g * P * P * 3).fill(114);
+        for (let gy = 0; gy < g; gy++) {
+          for (let gx = 0; gx < g; gx++) {
+            const ox = gx * s - centre * s, oy = gy * s - centre * s;
+            const base = (gy * g + gx) * P * P * 3;
+            for (let y = 0; y < P; y++) {
+              const sy = oy + y;
+              if (sy < 0 || sy >= S) continue;
+              const x0 = Math.max(0, -ox), x1 = Math.min(P, S - ox);
+              if (x1 <= x0) continue;
+              crops.set(img.subarray((sy * S + ox + x0) * 3, (sy * S + ox + x1) * 3), base + (y * P + x0) * 3);
+            }
+          }
+        }
+        // One crop per window position; batched 16 at a time so memory stays bounded.
+        for (let start = 0; start < g * g; start += 16) {
+          const n = Math.min(16, g * g - start);
+          const out = tf.tidy(() => {
+            const x = normalizeInput(tf.tensor4d(crops.subarray(start * P * P * 3, (start + n) * P * P * 3), [n, P, P, 3], 'int32'));
+            const all = net.predict(x) as tf.Tensor[];
+            const t = all[swIdx[m]] as tf.Tensor4D;
+            const cell = t.slice([0, centre, centre, 0], [n, 1, 1, -1]).reshape([n, slots, C]);
+            return tf.softmax(cell);
+          });
+          const v = (await out.data()) as Float32Array;
+          out.dispose();
+          probs.set(v, (offset + start * slots) * C);
+        }
+        offset += g * g * slots;
+      }
+      results.push(topK(decodeWindowImage(this.cfg, this.windows, probs, thr), cap));
+    }
+    return results;
+  }
+
+  /** The same weights in a network that accepts any input size (for the crops of the naive mode). */
+  private flexibleNet(): tf.LayersModel {
+    if (!this.flexible) {
+      const f = buildNetwork(this.cfg, { flexibleInput: true });
+      f.setWeights(this.net.getWeights());
+      this.flexible = f;
+    }
+    return this.flexible;
+  }
+
+  dispose(): void {
+    this.net.dispose();
+    this.flexible?.dispose();
+  }
+}
+
+export { mergeCandidates };

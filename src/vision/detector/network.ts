@@ -1,0 +1,72 @@
+// One network, three heads: each head is a 1×1 convolution per feature map it uses, on the shared features.
+import { tf } from '../../runtime/backend.js';
+import { buildBackbone } from '../backbone/backbone.js';
+import { FastConv2D } from '../backbone/fast-conv.js';
+import type { DetectorConfig, HeadName } from './config.js';
+import { priorsPerCell } from '../heads/ssd/priors.js';
+
+type Sym = tf.SymbolicTensor;
+
+/** Output names, in model output order, with the head, stride and per-slot depth each holds. */
+export interface OutputInfo {
+  name: string;
+  head: HeadName;
+  stride: number;
+  slotsPerCell: number;
+  depth: number;
+}
+
+export function outputLayout(cfg: DetectorConfig): OutputInfo[] {
+  const out: OutputInfo[] = [];
+  for (const s of cfg.yolo.scales) out.push({ name: `yolo_s${s.stride}`, head: 'yolo', stride: s.stride, slotsPerCell: s.anchors.length / 2, depth: 5 + cfg.numClasses });
+  for (const m of cfg.ssd.maps) out.push({ name: `ssd_s${m.stride}`, head: 'ssd', stride: m.stride, slotsPerCell: priorsPerCell(m), depth: 4 + cfg.numClasses + 1 });
+  for (const m of cfg.slidingWindow.maps) out.push({ name: `sw_s${m.stride}`, head: 'sliding-window', stride: m.stride, slotsPerCell: priorsPerCell(m), depth: cfg.numClasses + 1 });
+  return out;
+}
+
+export function buildNetwork(cfg: DetectorConfig, opts: { flexibleInput?: boolean } = {}): tf.LayersModel {
+  const side = opts.flexibleInput ? null : cfg.inputSize;
+  const input = tf.input({ shape: [side, side, 3], name: 'image' });
+  const f = buildBackbone(input, cfg.channels, cfg.neckChannels);
+  const byStride: Record<number, Sym> = { 8: f.f8, 16: f.f16, 32: f.f32 };
+  const outputs = outputLayout(cfg).map((o) => {
+    const feat = byStride[o.stride];
+    if (!feat) throw new Error(`no feature map at stride ${o.stride} (have 8, 16, 32)`);
+    return new FastConv2D({ filters: o.slotsPerCell * o.depth, kernelSize: 1, name: o.name, kernelInitializer: { stddev: 0.01 } }).apply(feat) as Sym;
+  });
+  const model = tf.model({ inputs: input, outputs, name: 'kestrel_detector' });
+  // Objectness starts near "nothing here" (sigmoid(−4) ≈ 0.02) and window/SSD classifiers near background,
+  // so the first steps are not spent unlearning a flood of confident false positives.
+  for (const o of outputLayout(cfg)) {
+    const layer = model.getLayer(o.name);
+    const [k, b] = layer.getWeights();
+    const bias = b.arraySync() as number[];
+    for (let a = 0; a < o.slotsPerCell; a++) {
+      if (o.head === 'yolo') bias[a * o.depth + 4] = -4;
+      if (o.head === 'ssd') bias[a * o.depth + 4] = 3;
+      if (o.head === 'sliding-window') bias[a * o.depth] = 3;
+    }
+    const nb = tf.tensor1d(bias);
+    layer.setWeights([k, nb]);
+    nb.dispose();
+  }
+  return model;
+}
+
+/** Maps raw pixels (0..255) to the network's input range. */
+export function normalizeInput(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.sub(tf.div(tf.cast(x, 'float32'), 127.5), 1));
+}
+
+/** Per head, the outputs reshaped to [batch, slots, depth] and concatenated over maps. */
+export function gatherHeads(cfg: DetectorConfig, outputs: tf.Tensor[]): Record<HeadName, tf.Tensor3D> {
+  const layout = outputLayout(cfg);
+  const parts: Record<HeadName, tf.Tensor3D[]> = { yolo: [], ssd: [], 'sliding-window': [] };
+  layout.forEach((o, i) => {
+    const t = outputs[i];
+    const b = t.shape[0];
+    parts[o.head].push(tf.reshape(t, [b, -1, o.depth]) as tf.Tensor3D);
+  });
+  const cat = (ts: tf.Tensor3D[]): tf.Tensor3D => (ts.length === 1 ? ts[0] : (tf.concat(ts, 1) as tf.Tensor3D));
+  return { yolo: cat(parts.yolo), ssd: cat(parts.ssd), 'sliding-window': cat(parts['sliding-window']) };
+}

@@ -1,0 +1,140 @@
+// Training data in memory: decoded RGB at the model's input size, boxes in input pixels; plus the
+// augmentations (flip, scale/translation jitter, colour jitter) and the per-head target encoding of a batch.
+import sharp from 'sharp';
+import type { Dataset } from '../datasets/yolo-layout.js';
+import type { DetectorConfig } from '../detector/config.js';
+import type { GroundTruth } from '../heads/box-math.js';
+import { encodeYolo, yoloSlots, type YoloSpec } from '../heads/yolo/encode.js';
+import { encodeSsd } from '../heads/ssd/encode.js';
+import { makePriors } from '../heads/ssd/priors.js';
+import { encodeWindows, makeWindows } from '../heads/sliding-window/windows.js';
+import type { SsdBatchTargets, YoloBatchTargets } from '../heads/losses.js';
+
+export interface LoadedSplit {
+  size: number;
+  count: number;
+  pixels: Uint8Array; // count × size × size × 3
+  gts: GroundTruth[];
+  classes: string[];
+}
+
+/** Decodes every image of a split to size×size RGB (stretching non-square images; fmnist-scenes are square). */
+export async function loadSplit(ds: Dataset, size: number, onImage?: () => void): Promise<LoadedSplit> {
+  const n = ds.items.length;
+  const pixels = new Uint8Array(n * size * size * 3);
+  const gts: GroundTruth[] = [];
+  for (let i = 0; i < n; i++) {
+    const it = ds.items[i];
+    const { data, info } = await sharp(it.image).removeAlpha().resize(size, size, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`${it.image}: expected RGB, got ${info.channels} channels`);
+    pixels.set(data, i * size * size * 3);
+    const boxes = new Float32Array(it.boxes.length * 4);
+    it.boxes.forEach((b, j) => {
+      boxes[4 * j] = (b.cx - b.w / 2) * size;
+      boxes[4 * j + 1] = (b.cy - b.h / 2) * size;
+      boxes[4 * j + 2] = (b.cx + b.w / 2) * size;
+      boxes[4 * j + 3] = (b.cy + b.h / 2) * size;
+    });
+    gts.push({ boxes, classes: Int32Array.from(it.boxes, (b) => b.classId) });
+    onImage?.();
+  }
+  return { size, count: n, pixels, gts, classes: ds.classes };
+}
+
+export interface AugmentOptions {
+  flip: boolean;
+  /** Zoom range [min, max]; 1 = no zoom. */
+  scale: [number, number];
+  /** Brightness/contrast/per-channel gain jitter amplitude (0 = none). */
+  colour: number;
+}
+
+export const DEFAULT_AUGMENT: AugmentOptions = { flip: true, scale: [0.75, 1.3], colour: 0.25 };
+
+/**
+ * Augments one image into `out` (size×size×3): zoom about a random point with bilinear resampling, optional
+ * horizontal flip and colour jitter. Boxes follow; a box keeps only if at least 60 % of it stays in view.
+ */
+export function augment(src: Uint8Array, gt: GroundTruth, size: number, o: AugmentOptions, r: () => number, out: Uint8Array): GroundTruth {
+  const s = o.scale[0] + r() * (o.scale[1] - o.scale[0]);
+  // Translation keeps the zoomed image covering the frame when s ≥ 1, and inside it when s < 1.
+  const span = size * s - size;
+  const tx = span >= 0 ? -r() * span : r() * -span;
+  const ty = span >= 0 ? -r() * span : r() * -span;
+  const flip = o.flip && r() < 0.5;
+  const gain = [1, 1, 1].map(() => 1 + (r() * 2 - 1) * o.colour * 0.5);
+  const contrast = 1 + (r() * 2 - 1) * o.colour;
+  const bright = (r() * 2 - 1) * o.colour * 60;
+  for (let y = 0; y < size; y++) {
+    const sy = (y + 0.5 - ty) / s - 0.5;
+    const y0 = Math.floor(sy), fy = sy - y0;
+    for (let x = 0; x < size; x++) {
+      const xo = flip ? size - 1 - x : x;
+      const sx = (x + 0.5 - tx) / s - 0.5;
+      const x0 = Math.floor(sx), fx = sx - x0;
+      const oi = (y * size + xo) * 3;
+      for (let c = 0; c < 3; c++) {
+        const at = (xx: number, yy: number): number => {
+          // Outside the source: mid grey, the dataset's neutral.
+          if (xx < 0 || yy < 0 || xx >= size || yy >= size) return 114;
+          return src[(yy * size + xx) * 3 + c];
+        };
+        const v = (at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy) + (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy;
+        const j = ((v - 128) * contrast + 128) * gain[c] + bright;
+        out[oi + c] = j < 0 ? 0 : j > 255 ? 255 : j;
+      }
+    }
+  }
+  const boxes: number[] = [];
+  const classes: number[] = [];
+  for (let i = 0; i < gt.classes.length; i++) {
+    let x1 = gt.boxes[4 * i] * s + tx, x2 = gt.boxes[4 * i + 2] * s + tx;
+    const y1 = gt.boxes[4 * i + 1] * s + ty, y2 = gt.boxes[4 * i + 3] * s + ty;
+    const area = (x2 - x1) * (y2 - y1);
+    const cx1 = Math.max(0, x1), cy1 = Math.max(0, y1), cx2 = Math.min(size, x2), cy2 = Math.min(size, y2);
+    if (cx2 - cx1 < 3 || cy2 - cy1 < 3) continue;
+    if ((cx2 - cx1) * (cy2 - cy1) < 0.6 * area) continue;
+    x1 = cx1;
+    x2 = cx2;
+    if (flip) [x1, x2] = [size - x2, size - x1];
+    boxes.push(x1, cy1, x2, cy2);
+    classes.push(gt.classes[i]);
+  }
+  return { boxes: Float32Array.from(boxes), classes: Int32Array.from(classes) };
+}
+
+/** Precomputed geometry of the heads, so encoding a batch is only matching. */
+export class TargetEncoder {
+  readonly yoloSpec: YoloSpec;
+  readonly yoloN: number;
+  readonly priors: Float32Array;
+  readonly windows: Float32Array;
+
+  constructor(readonly cfg: DetectorConfig) {
+    this.yoloSpec = { inputWidth: cfg.inputSize, inputHeight: cfg.inputSize, numClasses: cfg.numClasses, scales: cfg.yolo.scales };
+    this.yoloN = yoloSlots(this.yoloSpec);
+    this.priors = makePriors({ inputWidth: cfg.inputSize, inputHeight: cfg.inputSize, maps: cfg.ssd.maps });
+    this.windows = makeWindows({ inputWidth: cfg.inputSize, inputHeight: cfg.inputSize, maps: cfg.slidingWindow.maps });
+  }
+
+  encode(gts: GroundTruth[]): { yolo: YoloBatchTargets; ssd: SsdBatchTargets; windows: Int32Array } {
+    const b = gts.length;
+    const n = this.yoloN, np = this.priors.length / 4, nw = this.windows.length / 4;
+    const yolo: YoloBatchTargets = { obj: new Float32Array(b * n), xy: new Float32Array(b * n * 2), wh: new Float32Array(b * n * 2), cls: new Int32Array(b * n), boxWeight: new Float32Array(b * n) };
+    const ssd: SsdBatchTargets = { loc: new Float32Array(b * np * 4), labels: new Int32Array(b * np) };
+    const windows = new Int32Array(b * nw);
+    gts.forEach((gt, i) => {
+      const y = encodeYolo(gt, this.yoloSpec);
+      yolo.obj.set(y.obj, i * n);
+      yolo.xy.set(y.xy, i * n * 2);
+      yolo.wh.set(y.wh, i * n * 2);
+      yolo.cls.set(y.cls, i * n);
+      yolo.boxWeight.set(y.boxWeight, i * n);
+      const s = encodeSsd(gt, this.priors, { variances: this.cfg.ssd.variances, inputWidth: this.cfg.inputSize, inputHeight: this.cfg.inputSize });
+      ssd.loc.set(s.loc, i * np * 4);
+      ssd.labels.set(s.labels, i * np);
+      windows.set(encodeWindows(gt, this.windows), i * nw);
+    });
+    return { yolo, ssd, windows };
+  }
+}

@@ -1,0 +1,263 @@
+// Joint training of the backbone and the selected heads (summed losses): one run yields every head.
+// Checkpoints write a complete, loadable model folder each time, so an interrupted run still ships weights.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tf } from '../../runtime/backend.js';
+import { mulberry32, kmeansAnchors } from '../anchors.js';
+import { readYoloSplit } from '../datasets/yolo-layout.js';
+import { defaultConfig, detectorConfigSchema, type DetectorConfig, type HeadName } from '../detector/config.js';
+import { buildNetwork, gatherHeads, normalizeInput } from '../detector/network.js';
+import { diskLoader, diskSaver, loadTensors, saveTensors } from '../detector/weights-io.js';
+import { ssdLoss, windowLoss, yoloLoss } from '../heads/losses.js';
+import { augment, DEFAULT_AUGMENT, loadSplit, TargetEncoder, type AugmentOptions, type LoadedSplit } from './data.js';
+
+export interface TrainOptions {
+  data: string;
+  out: string;
+  name: string;
+  heads: HeadName[];
+  epochs: number;
+  batch: number;
+  lr: number;
+  seed: number;
+  resume: boolean;
+  /** Use only the first N training images (0 = all). */
+  limit: number;
+  checkpointEvery: number;
+  clipNorm: number;
+  augment: AugmentOptions | null;
+  inputSize: number;
+  /** Stop after this many seconds (a checkpoint is written first); 0 = no limit. */
+  maxSeconds: number;
+  command: string;
+  onProgress?: (p: Progress) => void;
+  log?: (line: string) => void;
+}
+
+export interface Progress {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  /** Smoothed (EMA) loss. */
+  loss: number;
+  /** This step's loss. */
+  stepLoss: number;
+  parts: Record<string, number>;
+  lr: number;
+  secondsPerStep: number;
+}
+
+interface TrainState {
+  step: number;
+  epoch: number;
+  seed: number;
+  lossHistory: { step: number; loss: number }[];
+  elapsedSeconds: number;
+}
+
+/**
+ * Linear warm-up over `warmup` steps, then cosine decay to 2 % of the peak as `progress` goes 0 → 1.
+ * Progress is the larger of steps done and time used (with a time budget), so a run cut short by its
+ * budget still ends with a decayed learning rate instead of stopping at the peak.
+ */
+export function learningRate(step: number, progress: number, peak: number, warmup: number): number {
+  if (step < warmup) return (peak * (step + 1)) / warmup;
+  const t = Math.min(1, Math.max(0, progress));
+  return peak * (0.02 + 0.98 * 0.5 * (1 + Math.cos(Math.PI * t)));
+}
+
+/** Anchors for the YOLO scales: k-means (IoU distance) on the training boxes, split small→large over strides. */
+export function fitAnchors(cfg: DetectorConfig, train: LoadedSplit, seed: number): { cfg: DetectorConfig; meanIou: number } {
+  const sizes: number[] = [];
+  for (const gt of train.gts) {
+    for (let i = 0; i < gt.classes.length; i++) sizes.push(gt.boxes[4 * i + 2] - gt.boxes[4 * i], gt.boxes[4 * i + 3] - gt.boxes[4 * i + 1]);
+  }
+  const per = cfg.yolo.scales.map((s) => s.anchors.length / 2);
+  const k = per.reduce((a, b) => a + b, 0);
+  if (sizes.length / 2 < k) return { cfg, meanIou: NaN };
+  const { anchors, meanIou } = kmeansAnchors(Float32Array.from(sizes), k, seed);
+  let o = 0;
+  const scales = cfg.yolo.scales.map((s, i) => {
+    const a = anchors.slice(2 * o, 2 * (o + per[i])).map((v) => Math.round(v * 10) / 10);
+    o += per[i];
+    return { stride: s.stride, anchors: a };
+  });
+  return { cfg: { ...cfg, yolo: { scales } }, meanIou };
+}
+
+export function countParams(model: tf.LayersModel): number {
+  return model.countParams();
+}
+
+function globalNormClip(grads: tf.NamedTensorMap, maxNorm: number): { grads: tf.NamedTensorMap; norm: number } {
+  const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+  if (!(norm > maxNorm)) return { grads, norm };
+  const f = maxNorm / norm;
+  const out: tf.NamedTensorMap = {};
+  for (const [k, g] of Object.entries(grads)) out[k] = tf.mul(g, f);
+  tf.dispose(Object.values(grads));
+  return { grads: out, norm };
+}
+
+export async function writeModelFolder(dir: string, model: tf.LayersModel, cfg: DetectorConfig, o: TrainOptions, classes: string[], training: Record<string, unknown>): Promise<void> {
+  await model.save(diskSaver(dir));
+  const manifest = {
+    name: o.name,
+    kind: 'detector',
+    version: new Date().toISOString().slice(0, 10),
+    description: `kestrel CNN detector (${o.heads.join(', ')}) trained on ${o.data}`,
+    default: false,
+    input: { width: cfg.inputSize, height: cfg.inputSize, channels: 3 },
+    labels: classes,
+    heads: o.heads,
+    files: ['model.json', 'weights.bin'],
+    config: cfg,
+  };
+  await writeFile(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  const metricsPath = join(dir, 'metrics.json');
+  let metrics: Record<string, unknown> = {};
+  if (existsSync(metricsPath)) metrics = JSON.parse(await readFile(metricsPath, 'utf8')) as Record<string, unknown>;
+  metrics['training'] = training;
+  await writeFile(metricsPath, `${JSON.stringify(metrics, null, 2)}\n`);
+}
+
+export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; cfg: DetectorConfig; state: TrainState }> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const ckDir = join(o.out, 'checkpoint');
+  const ds = await readYoloSplit(o.data, 'train', { limit: o.limit || undefined });
+  log(`loading ${ds.items.length} training images from ${o.data}`);
+  const data = await loadSplit(ds, o.inputSize);
+  let cfg: DetectorConfig;
+  let model: tf.LayersModel;
+  let state: TrainState = { step: 0, epoch: 0, seed: o.seed, lossHistory: [], elapsedSeconds: 0 };
+  const optimizer = tf.train.adam(o.lr);
+  const resuming = o.resume && existsSync(join(ckDir, 'state.json'));
+  if (o.resume && !resuming) log(`--resume: no checkpoint in ${ckDir}, starting fresh`);
+  if (resuming) {
+    const manifest = JSON.parse(await readFile(join(o.out, 'manifest.json'), 'utf8')) as { config: unknown };
+    cfg = detectorConfigSchema.parse(manifest.config);
+    // Rebuild from the current code and copy the weights in (same layers, same order), so a resumed run
+    // trains with today's layer implementations even if the checkpoint was written by older ones.
+    const saved = await tf.loadLayersModel(diskLoader(o.out));
+    model = buildNetwork(cfg);
+    model.setWeights(saved.getWeights());
+    saved.dispose();
+    state = JSON.parse(await readFile(join(ckDir, 'state.json'), 'utf8')) as TrainState;
+    const opt = await loadTensors(join(ckDir, 'optimizer'));
+    await optimizer.setWeights(opt);
+    log(`resumed at step ${state.step} (epoch ${state.epoch})`);
+  } else {
+    const fit = fitAnchors(defaultConfig(ds.classes.length, o.inputSize), data, o.seed);
+    cfg = fit.cfg;
+    log(`k-means anchors (mean IoU ${fit.meanIou.toFixed(3)}): ${cfg.yolo.scales.map((s) => `s${s.stride}: ${s.anchors.join(',')}`).join('  ')}`);
+    model = buildNetwork(cfg);
+  }
+  log(`parameters: ${model.countParams()}`);
+  const enc = new TargetEncoder(cfg);
+  const S = cfg.inputSize;
+  const stepsPerEpoch = Math.floor(data.count / o.batch);
+  if (stepsPerEpoch < 1) throw new Error(`batch ${o.batch} is larger than the ${data.count} training images`);
+  const totalSteps = stepsPerEpoch * o.epochs;
+  const warmup = Math.min(300, Math.floor(totalSteps * 0.05) + 1);
+  const trainingInfo = (): Record<string, unknown> => ({
+    data: o.data, split: 'train', images: data.count, seed: o.seed, command: o.command, heads: o.heads,
+    epochs: o.epochs, batch: o.batch, lr: o.lr, steps: state.step, totalSteps, epochsDone: state.epoch,
+    augment: o.augment, clipNorm: o.clipNorm, parameters: model.countParams(), trainingSeconds: Math.round(state.elapsedSeconds),
+    finalLoss: state.lossHistory.at(-1)?.loss ?? null, lossHistory: state.lossHistory,
+  });
+  const checkpoint = async (): Promise<void> => {
+    await mkdir(ckDir, { recursive: true });
+    await writeModelFolder(o.out, model, cfg, o, data.classes, trainingInfo());
+    await saveTensors(join(ckDir, 'optimizer'), await optimizer.getWeights());
+    await writeFile(join(ckDir, 'state.json'), JSON.stringify(state));
+  };
+  const batchPixels = new Uint8Array(o.batch * S * S * 3);
+  const t0 = Date.now();
+  const startElapsed = state.elapsedSeconds;
+  let lastCk = state.step;
+  let ema = NaN;
+  let stepTimeEma = NaN;
+  while (state.step < totalSteps) {
+    const epoch = Math.floor(state.step / stepsPerEpoch);
+    // The epoch's order is a function of (seed, epoch) alone, so resuming mid-epoch replays the same order.
+    const order = Int32Array.from({ length: data.count }, (_, i) => i);
+    const r = mulberry32(o.seed * 1000003 + epoch);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    const inEpoch = state.step - epoch * stepsPerEpoch;
+    for (let bi = inEpoch; bi < stepsPerEpoch && state.step < totalSteps; bi++) {
+      const ts = Date.now();
+      const ra = mulberry32(o.seed * 7919 + state.step);
+      const gts = [];
+      for (let k = 0; k < o.batch; k++) {
+        const idx = order[bi * o.batch + k];
+        const src = data.pixels.subarray(idx * S * S * 3, (idx + 1) * S * S * 3);
+        const dst = batchPixels.subarray(k * S * S * 3, (k + 1) * S * S * 3);
+        if (o.augment) gts.push(augment(src, data.gts[idx], S, o.augment, ra, dst));
+        else {
+          dst.set(src);
+          gts.push(data.gts[idx]);
+        }
+      }
+      const t = enc.encode(gts);
+      const elapsed = startElapsed + (Date.now() - t0) / 1000;
+      const progress = Math.max((state.step - warmup) / Math.max(1, totalSteps - warmup), o.maxSeconds > 0 ? elapsed / o.maxSeconds : 0);
+      const lr = learningRate(state.step, progress, o.lr, warmup);
+      // Adam reads its learningRate field on every update, which is how tfjs schedules are done.
+      (optimizer as unknown as { learningRate: number }).learningRate = lr;
+      const partsOut: Record<string, number> = {};
+      const partTensors: Record<string, tf.Scalar> = {};
+      const { value, grads } = tf.variableGrads(() => {
+        const x = normalizeInput(tf.tensor4d(batchPixels, [o.batch, S, S, 3], 'int32'));
+        const outs = model.apply(x, { training: true }) as tf.Tensor[];
+        const h = gatherHeads(cfg, outs);
+        const losses: tf.Scalar[] = [];
+        if (o.heads.includes('yolo')) {
+          const l = yoloLoss(h.yolo, t.yolo);
+          losses.push(l.total);
+          partTensors['yolo'] = tf.keep(l.total);
+        }
+        if (o.heads.includes('ssd')) {
+          const l = ssdLoss(h.ssd, t.ssd);
+          losses.push(l.total);
+          partTensors['ssd'] = tf.keep(l.total);
+        }
+        if (o.heads.includes('sliding-window')) {
+          const l = windowLoss(h['sliding-window'], t.windows);
+          losses.push(l.total);
+          partTensors['sw'] = tf.keep(l.total);
+        }
+        return tf.addN(losses) as tf.Scalar;
+      });
+      const clipped = globalNormClip(grads, o.clipNorm);
+      optimizer.applyGradients(clipped.grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+      const loss = (await value.data())[0];
+      for (const [k, v] of Object.entries(partTensors)) partsOut[k] = (await v.data())[0];
+      tf.dispose([value, ...Object.values(clipped.grads), ...Object.values(partTensors)]);
+      if (!Number.isFinite(loss)) throw new Error(`loss became ${loss} at step ${state.step}; lower --lr or --clip`);
+      state.step++;
+      state.epoch = state.step / stepsPerEpoch;
+      ema = Number.isNaN(ema) ? loss : 0.95 * ema + 0.05 * loss;
+      const dt = (Date.now() - ts) / 1000;
+      stepTimeEma = Number.isNaN(stepTimeEma) ? dt : 0.9 * stepTimeEma + 0.1 * dt;
+      state.elapsedSeconds = startElapsed + (Date.now() - t0) / 1000;
+      if (state.step % 25 === 0 || state.step === totalSteps) state.lossHistory.push({ step: state.step, loss: Number(ema.toFixed(4)) });
+      o.onProgress?.({ step: state.step, totalSteps, epoch: state.epoch, loss: ema, stepLoss: loss, parts: partsOut, lr, secondsPerStep: stepTimeEma });
+      const timeUp = o.maxSeconds > 0 && state.elapsedSeconds > o.maxSeconds;
+      if (state.step - lastCk >= o.checkpointEvery || state.step === totalSteps || timeUp) {
+        await checkpoint();
+        lastCk = state.step;
+      }
+      if (timeUp) {
+        log(`time limit reached at step ${state.step}/${totalSteps}; checkpoint written, resume with --resume`);
+        return { model, cfg, state };
+      }
+    }
+  }
+  return { model, cfg, state };
+}
+
+export { DEFAULT_AUGMENT };

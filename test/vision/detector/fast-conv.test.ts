@@ -1,0 +1,24 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf, initBackend } from '../../../src/runtime/backend.js';
+import { fastConv2d } from '../../../src/vision/backbone/fast-conv.js';
+
+test('fastConv2d: value and both gradients match tf.conv2d (strides 1 and 2, kernels 1 and 3, odd and even sizes)', async () => {
+  await initBackend();
+  for (const [h, k, s] of [[8, 3, 1], [8, 3, 2], [7, 3, 2], [6, 1, 1], [9, 3, 1]] as const) {
+    const x = tf.randomNormal([2, h, h + 1, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const w = tf.randomNormal([k, k, 3, 4], 0, 1, 'float32', 4) as tf.Tensor4D;
+    const ref = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, 'same'))))([x, w]);
+    const got = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(fastConv2d(a as tf.Tensor4D, b as tf.Tensor4D, s))))([x, w]);
+    const v1 = tf.conv2d(x, w, s, 'same'), v2 = fastConv2d(x, w, s);
+    assert.deepEqual(v2.shape, v1.shape);
+    assert.ok(tf.max(tf.abs(tf.sub(v1, v2))).dataSync()[0] < 1e-4);
+    for (let i = 0; i < 2; i++) {
+      assert.deepEqual(got[i].shape, ref[i].shape);
+      const err = tf.max(tf.abs(tf.sub(got[i], ref[i]))).dataSync()[0];
+      const scale = tf.max(tf.abs(ref[i])).dataSync()[0];
+      assert.ok(err < 1e-3 * scale, `h=${h} k=${k} s=${s} grad ${i}: error ${err} (scale ${scale})`);
+    }
+    tf.dispose([x, w, ...ref, ...got, v1, v2]);
+  }
+});

@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tf, initBackend } from '../../../src/runtime/backend.js';
+import { writeScenes } from '../../../src/vision/datasets/scenes.js';
+import { train } from '../../../src/vision/train/trainer.js';
+import { manifestSchema } from '../../../src/runtime/manifest.js';
+import { loaderFor } from '../../../src/runtime/loaders.js';
+import { fakeFmnist } from './helpers.js';
+
+test('a tiny generated dataset trains a few steps, the loss falls, and the written folder loads and predicts', async () => {
+  await initBackend();
+  const root = await mkdtemp(join(tmpdir(), 'kestrel-train-'));
+  try {
+    const data = join(root, 'data');
+    const out = join(root, 'models', 'tiny');
+    const src = fakeFmnist(60);
+    await writeScenes(src, src, data, { seed: 2, size: 64, counts: { train: 8, val: 0, test: 2 } });
+    const losses: number[] = [];
+    const opts = {
+      data, out, name: 'tiny', heads: ['yolo', 'ssd', 'sliding-window'] as ('yolo' | 'ssd' | 'sliding-window')[], epochs: 6, batch: 4, lr: 0.01, seed: 3,
+      resume: false, limit: 0, checkpointEvery: 4, clipNorm: 10, augment: null, inputSize: 64, maxSeconds: 0, command: 'test',
+      onProgress: (p: { stepLoss: number }) => losses.push(p.stepLoss), log: () => undefined,
+    };
+    const r = await train(opts);
+    r.model.dispose();
+    assert.equal(losses.length, 12);
+    const first = (losses[0] + losses[1]) / 2, last = (losses[10] + losses[11]) / 2;
+    assert.ok(last < 0.8 * first, `loss ${first.toFixed(3)} → ${last.toFixed(3)}`);
+    for (const f of ['manifest.json', 'model.json', 'weights.bin', 'metrics.json', 'checkpoint/state.json', 'checkpoint/optimizer.bin']) assert.ok(existsSync(join(out, f)), f);
+    const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')) as { training: { steps: number; seed: number; data: string } };
+    assert.equal(metrics.training.steps, 12);
+    assert.equal(metrics.training.seed, 3);
+
+    // Resume continues from the checkpoint instead of starting over.
+    const more: number[] = [];
+    const r2 = await train({ ...opts, epochs: 7, resume: true, onProgress: (p: { stepLoss: number }) => more.push(p.stepLoss) });
+    r2.model.dispose();
+    assert.equal(more.length, 2);
+
+    const manifest = manifestSchema.parse(JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')));
+    const model = await (await loaderFor(manifest))(manifest, out);
+    assert.equal(model.kind, 'detector');
+    if (model.kind !== 'detector') return;
+    assert.deepEqual(model.heads.slice(0, 3), ['yolo', 'ssd', 'sliding-window']);
+    const px = new Uint8Array(2 * 64 * 64 * 3).map((_, i) => (i * 31) % 251);
+    const before = tf.memory().numTensors;
+    for (const head of ['yolo', 'ssd', 'sliding-window']) {
+      const c = await model.predict(px, 2, head);
+      assert.equal(c.length, 2);
+      for (const k of c) {
+        assert.equal(k.boxes.length, 4 * k.scores.length);
+        for (const s of k.scores) assert.ok(s >= model.defaultScoreThreshold && s <= 1);
+      }
+    }
+    assert.equal(tf.memory().numTensors, before, 'predict leaks no tensors');
+    await assert.rejects(model.predict(px, 2, 'nope'), /unknown head "nope"/);
+    await assert.rejects(model.predict(px.subarray(1), 2, 'yolo'), /expected 2×64×64×3/);
+    model.dispose();
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
