@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { initBackend } from '../../src/runtime/backend.js';
+import { initBackend, tf } from '../../src/runtime/backend.js';
 import { loadRegistry } from '../../src/runtime/registry.js';
 import type { DetectorModel } from '../../src/runtime/models.js';
 import { buildDetectApp } from './detect-app.js';
@@ -49,6 +49,31 @@ test('every detector in models/ answers /v1/detect on each head with boxes insid
       }
       t.diagnostic(`${m.manifest.name}/${head}: ${b.detections.length} detections`);
     }
+  }
+});
+
+test('with real models, the three ways of sending agree and the tensor count holds steady', async (t) => {
+  const server = app;
+  if (!server) return t.skip('no detector model in models/');
+  const photo = await sharp('test/fixtures/camera.jpg').jpeg().toBuffer();
+  for (const m of detectors) {
+    const url = `/v1/detect?model=${m.manifest.name}&scoreThreshold=0.2`;
+    const ways = [
+      () => server.inject({ method: 'POST', url, ...multipart([imagePart(photo)]) }),
+      () => server.inject({ method: 'POST', url, payload: photo, headers: { 'content-type': 'image/jpeg' } }),
+      () => server.inject({ method: 'POST', url, payload: { image: photo.toString('base64') } }),
+    ];
+    await ways[1](); // first-use allocations
+    const before = tf.memory().numTensors;
+    const answers: unknown[] = [];
+    for (const send of ways) {
+      const r: LightMyRequestResponse = await send();
+      assert.equal(r.statusCode, 200, r.body);
+      answers.push((r.json() as { detections: unknown }).detections);
+    }
+    assert.deepEqual(answers[1], answers[0], `${m.manifest.name}: raw vs multipart`);
+    assert.deepEqual(answers[2], answers[0], `${m.manifest.name}: base64 vs multipart`);
+    assert.equal(tf.memory().numTensors, before, `${m.manifest.name}: tensors leaked`);
   }
 });
 
