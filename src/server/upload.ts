@@ -113,8 +113,11 @@ export async function readUpload(req: FastifyRequest, limits: UploadLimits, opts
 
   if (req.isMultipart()) {
     try {
+      // busboy has one size for every text field; it must admit a base64 image, so option fields are
+      // held to MAX_FIELD_BYTES here instead, failing the form at the first oversized one.
+      const base64Limit = Math.ceil((limits.maxImageBytes * 4) / 3) + 4;
       const partOpts = {
-        limits: { fileSize: limits.maxImageBytes, files: limits.maxFiles, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES, parts: limits.maxFiles + MAX_FIELDS },
+        limits: { fileSize: limits.maxImageBytes, files: limits.maxFiles, fields: MAX_FIELDS, fieldSize: base64Limit, parts: limits.maxFiles + MAX_FIELDS },
         // Oversized files are reported per image (truncated flag) rather than failing the whole form.
         // The plugin reads this per call although its typings only list it among the plugin options.
         throwFileSizeLimit: false,
@@ -133,7 +136,11 @@ export async function readUpload(req: FastifyRequest, limits: UploadLimits, opts
         } else {
           if (part.fieldname === 'image' && typeof part.value === 'string' && part.value.length > 0) {
             // Some clients post the image as a base64 text field.
-            count(part.value.length);
+            if (part.valueTruncated) {
+              images.push({ ok: false, problem: tooLarge(limits.maxImageBytes, 'the base64 image field (decoded)') });
+              continue;
+            }
+            count(Math.floor((part.value.length * 3) / 4));
             try {
               images.push({ ok: true, data: decodeBase64Image(part.value, 'image', limits.maxImageBytes) });
             } catch (err) {
@@ -141,7 +148,7 @@ export async function readUpload(req: FastifyRequest, limits: UploadLimits, opts
             }
             continue;
           }
-          if (part.fieldnameTruncated || part.valueTruncated) {
+          if (part.fieldnameTruncated || part.valueTruncated || (typeof part.value === 'string' && part.value.length > MAX_FIELD_BYTES)) {
             throw new ProblemError({ status: 413, title: 'Form field too large', type: 'body-too-large', detail: `form field "${part.fieldname}" exceeds ${MAX_FIELD_BYTES} bytes` });
           }
           addField(fields, part.fieldname, part.value);

@@ -111,6 +111,8 @@ test('bodies over the limit are 413, decompression bombs are 413 before decoding
   problem(await raw(big), 413, new RegExp(String(MAX_BYTES)));
   problem(await app.inject({ method: 'POST', url: '/v1/detect', ...multipart([imagePart(big)]) }), 413);
   problem(await app.inject({ method: 'POST', url: '/v1/detect', payload: { image: big.toString('base64') } }), 413);
+  problem(await app.inject({ method: 'POST', url: '/v1/detect', ...multipart([{ name: 'image', data: big.toString('base64') }]) }), 413);
+  problem(await app.inject({ method: 'POST', url: '/v1/detect', ...multipart([imagePart(jpeg), { name: 'model', data: 'm'.repeat(100_000) }]) }), 413, /model/);
   const t0 = performance.now();
   problem(await raw(bomb, 'image/png'), 413, /30000×30000/);
   assert.ok(performance.now() - t0 < 2000, 'the bomb is refused from its header, not decoded');
