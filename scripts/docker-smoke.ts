@@ -11,7 +11,8 @@
 //    else in that command runs as written, so the production dependency set is the image's; the
 //    server then starts on the wasm backend instead of tfjs-node.
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative, resolve } from 'node:path';
@@ -117,6 +118,71 @@ export interface SmokeOptions {
   /** Keep the temporary folder for inspection. */
   keep?: boolean;
   timeoutMs?: number;
+  /**
+   * Reuse the runtime install when its inputs (command and the files copied before it) are unchanged,
+   * as Docker reuses a layer. Default true; false reinstalls.
+   */
+  layerCache?: boolean;
+}
+
+// Like Docker's layer cache: a RUN is keyed by its command and by every file in the stage before it
+// runs (for the runtime install: package.json and package-lock.json; for the build: the sources),
+// and its result is kept under the system temp dir, one folder per stage and key, newest key only.
+// A node_modules the RUN created is moved into the layer and linked back; one that was already there
+// (the build stage's link to this checkout) is left out.
+const LAYER_CACHE = join(tmpdir(), 'kestrel-docker-smoke-layers');
+
+function filesOf(dir: string, base = dir): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.name !== 'node_modules')
+    .flatMap((e) => (e.isDirectory() ? filesOf(join(dir, e.name), base) : [relative(base, join(dir, e.name))]))
+    .sort();
+}
+
+export function layerKey(command: string, dir: string): string {
+  const h = createHash('sha256').update(command).update('\0');
+  for (const f of filesOf(dir)) h.update(f).update('\0').update(readFileSync(join(dir, f))).update('\0');
+  return h.digest('hex');
+}
+
+function restoreLayer(layers: string, key: string, dir: string): boolean {
+  const layer = join(layers, key);
+  if (!existsSync(join(layer, '.complete'))) return false;
+  for (const e of readdirSync(layer)) {
+    if (e === '.complete') continue;
+    if (e === 'node_modules') symlinkSync(join(layer, e), join(dir, e), 'dir');
+    else cpSync(join(layer, e), join(dir, e), { recursive: true });
+  }
+  return true;
+}
+
+function saveLayer(layers: string, key: string, dir: string): void {
+  try {
+    mkdirSync(layers, { recursive: true });
+    const staging = mkdtempSync(join(layers, '.staging-'));
+    let movedModules = false;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.name === 'node_modules') {
+        if (e.isSymbolicLink()) continue;
+        renameSync(join(dir, e.name), join(staging, e.name));
+        movedModules = true;
+      } else cpSync(join(dir, e.name), join(staging, e.name), { recursive: true });
+    }
+    writeFileSync(join(staging, '.complete'), new Date().toISOString());
+    const layer = join(layers, key);
+    try {
+      renameSync(staging, layer);
+    } catch {
+      // Another run stored the same layer first; use theirs.
+      rmSync(staging, { recursive: true, force: true });
+    }
+    if (movedModules) symlinkSync(join(layer, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    for (const old of readdirSync(layers)) {
+      if (old !== key && !old.startsWith('.staging-')) rmSync(join(layers, old), { recursive: true, force: true });
+    }
+  } catch {
+    // The cache is only an optimisation; the stage itself is complete either way.
+  }
 }
 
 export interface SmokeResult {
@@ -214,9 +280,17 @@ export async function dockerSmoke(opts: SmokeOptions = {}): Promise<SmokeResult>
               log(`[${stage.name}] RUN npm ci -> linked this checkout's node_modules`);
             }
             if (isRuntime) sh = sh.replace(/\bnpm ci\b/g, 'npm ci --ignore-scripts --prefer-offline');
+            const cacheable = opts.layerCache !== false;
+            const key = cacheable ? layerKey(sh, inStage('.')) : '';
+            const layers = join(LAYER_CACHE, `${stage.name}-line${ins.line}`);
+            if (cacheable && restoreLayer(layers, key, inStage('.'))) {
+              log(`[${stage.name}] RUN ${sh} (cached layer ${key.slice(0, 12)})`);
+              break;
+            }
             log(`[${stage.name}] RUN ${sh}`);
             const r = await runShell(sh, inStage('.'), { ...process.env, ...env });
             if (r.status !== 0) throw new Error(`Dockerfile line ${ins.line}: RUN failed (${r.status}):\n${r.output}`);
+            if (cacheable) saveLayer(layers, key, inStage('.'));
             break;
           }
           case 'CMD':
@@ -291,7 +365,7 @@ export async function dockerSmoke(opts: SmokeOptions = {}): Promise<SmokeResult>
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const t0 = Date.now();
-  dockerSmoke({ log: (l) => console.log(l), keep: process.argv.includes('--keep') }).then(
+  dockerSmoke({ log: (l) => console.log(l), keep: process.argv.includes('--keep'), layerCache: !process.argv.includes('--no-cache') }).then(
     (r) => {
       console.log(`GET /healthz -> ${r.healthz}; /readyz -> ${r.readyz.status}; backend ${r.backend}; models: ${r.models.models.map((m) => m.name).join(', ') || 'none'}`);
       if (r.models.failures.length) {

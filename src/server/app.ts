@@ -7,7 +7,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ModelRegistry } from '../runtime/models.js';
-import { loadRegistry } from '../runtime/registry.js';
+import { loadRegistry, type Registry } from '../runtime/registry.js';
 import { defaultConfig, type Config } from './config.js';
 import { BEARER_SECURITY, requireApiKey, type AuthPreHandler } from './plugins/auth.js';
 import { installMetrics } from './plugins/metrics.js';
@@ -118,6 +118,8 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
   });
 
   const registry = opts.registry ?? (await loadRegistryLogged(config, app));
+  // Models this app loaded are its to free; an injected registry belongs to the caller.
+  if (!opts.registry) app.addHook('onClose', async () => (registry as Registry).dispose());
   app.decorate('registry', registry);
   app.decorate('config', config);
   app.decorate('authenticate', requireApiKey(config.apiKey));
@@ -186,7 +188,7 @@ function problemMediaType(doc: OpenApiDoc): OpenApiDoc {
   return doc;
 }
 
-async function loadRegistryLogged(config: Config, app: FastifyInstance): Promise<ModelRegistry> {
+async function loadRegistryLogged(config: Config, app: FastifyInstance): Promise<Registry> {
   const registry = await loadRegistry(config.modelsDir, {
     onModel: (e) => {
       if (e.ok) app.log.info({ model: e.name, ms: Math.round(e.ms) }, 'model loaded');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dockerIgnore, dockerSmoke, parseDockerfile } from '../../scripts/docker-smoke.js';
+import { dockerIgnore, dockerSmoke, layerKey, parseDockerfile } from '../../scripts/docker-smoke.js';
 
 test('.dockerignore matching: folders, globs, re-inclusion', () => {
   const ig = dockerIgnore('node_modules\n**/*.log\nmodels/*/scratch\n!keep.log\n# comment\n');
@@ -14,6 +14,22 @@ test('.dockerignore matching: folders, globs, re-inclusion', () => {
   assert.equal(ig('models/a/scratch/w.bin'), true);
   assert.equal(ig('models/a/w.bin'), false);
   assert.equal(ig('src/server/app.ts'), false);
+});
+
+test('the layer cache key changes with the command and with any input file, not with node_modules', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kestrel-smoke-key-'));
+  writeFileSync(join(dir, 'package.json'), '{"a":1}');
+  mkdirSync(join(dir, 'src'));
+  writeFileSync(join(dir, 'src', 'x.ts'), 'export {}');
+  const k0 = layerKey('npm run build', dir);
+  assert.equal(layerKey('npm run build', dir), k0);
+  assert.notEqual(layerKey('npm run build2', dir), k0);
+  mkdirSync(join(dir, 'node_modules'));
+  writeFileSync(join(dir, 'node_modules', 'y.js'), '1');
+  assert.equal(layerKey('npm run build', dir), k0);
+  writeFileSync(join(dir, 'src', 'x.ts'), 'export const a = 1;');
+  assert.notEqual(layerKey('npm run build', dir), k0);
+  rmSync(dir, { recursive: true });
 });
 
 test('a COPY of something the build context lacks fails the smoke', async () => {
