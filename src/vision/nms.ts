@@ -13,7 +13,9 @@
 // - Output indices are in selection order, which is descending (decayed) score.
 // Deliberate differences from tf.image.nonMaxSuppression*: boxes are xyxy (TensorFlow: yxyx);
 // maxOutputs is optional; iouThreshold may lie outside [0, 1] (> 1 disables hard suppression);
-// Soft-NMS also has the linear variant; per-class NMS is built in.
+// Soft-NMS also has the linear variant; per-class NMS is built in; a box with a NaN coordinate is
+// never a candidate (in tfjs its NaN IoU multiplies into the score of every later candidate compared
+// with it, silently dropping them, even in hard NMS).
 import type { Candidates } from '../runtime/models.js';
 import type { BoxArray } from './boxes.js';
 
@@ -66,12 +68,18 @@ const TIE_BITS = 2 ** 21; // index space packed under the score key; larger inpu
  * ascending index. Float32 scores are sorted through one numeric key per candidate (score bits
  * made monotone, index packed below) so the native sort needs no comparator.
  */
-export function rankByScore(scores: ArrayLike<number>, scoreThreshold = -Infinity, accept?: (i: number) => boolean): Int32Array {
+export function rankByScore(scores: ArrayLike<number>, scoreThreshold = -Infinity, accept?: (i: number) => boolean, boxes?: BoxArray): Int32Array {
   const n = scores.length;
   let count = 0;
   const picked = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    if (scores[i] > scoreThreshold && (!accept || accept(i))) picked[count++] = i;
+    if (!(scores[i] > scoreThreshold) || (accept && !accept(i))) continue;
+    // A box with a NaN corner is no detection at all (see the header).
+    if (boxes) {
+      const o = 4 * i;
+      if (boxes[o] !== boxes[o] || boxes[o + 1] !== boxes[o + 1] || boxes[o + 2] !== boxes[o + 2] || boxes[o + 3] !== boxes[o + 3]) continue;
+    }
+    picked[count++] = i;
   }
   if (scores instanceof Float32Array && n <= TIE_BITS) {
     const bits = new Uint32Array(scores.buffer, scores.byteOffset, n);
@@ -231,7 +239,7 @@ function exhaustive(boxes: BoxArray, order: Int32Array, slot: Int32Array | null,
 /** Class-agnostic greedy NMS; returns the kept indices by descending score. */
 export function nms(boxes: BoxArray, scores: ArrayLike<number>, opts: NmsOptions = {}): Int32Array {
   checkInputs(boxes, scores);
-  const order = rankByScore(scores, opts.scoreThreshold ?? -Infinity);
+  const order = rankByScore(scores, opts.scoreThreshold ?? -Infinity, undefined, boxes);
   return greedy(boxes, order, null, 1, opts.iouThreshold ?? 0.5, opts.maxOutputs ?? Infinity, Infinity);
 }
 
@@ -241,7 +249,7 @@ export function nms(boxes: BoxArray, scores: ArrayLike<number>, opts: NmsOptions
  */
 export function batchedNms(boxes: BoxArray, scores: ArrayLike<number>, classes: Int32Array, opts: BatchedNmsOptions = {}): Int32Array {
   checkInputs(boxes, scores, classes);
-  const order = rankByScore(scores, opts.scoreThreshold ?? -Infinity);
+  const order = rankByScore(scores, opts.scoreThreshold ?? -Infinity, undefined, boxes);
   const { slot, count } = classSlots(classes, order);
   return greedy(boxes, order, slot, count, opts.iouThreshold ?? 0.5, opts.maxOutputs ?? Infinity, opts.maxPerClass ?? Infinity);
 }
@@ -309,9 +317,10 @@ function softGroup(
     }
     heap[pos] = v;
   };
-  const selected = new Int32Array(Math.min(n, maxOutputs));
+  const sel = new Float64Array(5 * Math.min(n, maxOutputs)); // geometry of the selected, in order
   let nSel = 0;
   const scale = sigma > 0 ? -0.5 / sigma : 0;
+  const zeroIsInert = linear || iouThreshold > 0;
   while (nSel < maxOutputs && size > 0) {
     const s = heap[0];
     heap[0] = heap[--size];
@@ -322,12 +331,23 @@ function softGroup(
     const g = 5 * s;
     const x1 = geo[g], y1 = geo[g + 1], x2 = geo[g + 2], y2 = geo[g + 3], area = geo[g + 4];
     for (let j = nSel - 1; j >= begin[s]; j--) {
-      const h = 5 * selected[j];
+      const h = 5 * j;
       let v = 0;
-      const areaJ = geo[h + 4];
-      if (!(area <= 0 || areaJ <= 0)) {
-        const inter = Math.max(Math.min(y2, geo[h + 3]) - Math.max(y1, geo[h + 1]), 0) * Math.max(Math.min(x2, geo[h + 2]) - Math.max(x1, geo[h]), 0);
+      const areaJ = sel[h + 4];
+      if (area > 0 && areaJ > 0) {
+        const sy2 = sel[h + 3], sy1 = sel[h + 1], sx2 = sel[h + 2], sx1 = sel[h];
+        const ih = (y2 < sy2 ? y2 : sy2) - (y1 > sy1 ? y1 : sy1);
+        // No overlap: the weight is exactly 1 in both variants, so skip it (exp is slow); only a
+        // threshold ≤ 0 could act on IoU 0. (ih is NaN only for infinite corners; then compute.)
+        if (!(ih > 0) && zeroIsInert && ih === ih) continue;
+        const iw = (x2 < sx2 ? x2 : sx2) - (x1 > sx1 ? x1 : sx1);
+        if (!(iw > 0) && zeroIsInert && iw === iw) continue;
+        const inter = Math.max(ih, 0) * Math.max(iw, 0);
         v = inter / (area + areaJ - inter);
+      } else if (area <= 0 || areaJ <= 0) {
+        if (zeroIsInert) continue; // IoU 0 by convention
+      } else {
+        v = NaN; // infinite corners (Inf − Inf): TensorFlow's arithmetic yields NaN too
       }
       if (!linear && v >= iouThreshold) {
         dropped = true;
@@ -340,7 +360,7 @@ function softGroup(
     begin[s] = nSel;
     if (dropped) continue;
     if (score === original) {
-      selected[nSel++] = s;
+      sel.set(geo.subarray(g, g + 5), 5 * nSel++);
       outIdx.push(idx[s]);
       outScore.push(score);
     } else if (score > scoreThreshold) {
@@ -366,7 +386,7 @@ export function softNms(boxes: BoxArray, scores: ArrayLike<number>, opts: SoftNm
   const scoreThreshold = opts.scoreThreshold ?? -Infinity;
   const maxOutputs = opts.maxOutputs ?? Infinity;
   const maxPerClass = Math.min(opts.maxPerClass ?? Infinity, maxOutputs);
-  const order = rankByScore(scores, scoreThreshold);
+  const order = rankByScore(scores, scoreThreshold, undefined, boxes);
   const outIdx: number[] = [];
   const outScore: number[] = [];
   if (!classes) {
@@ -425,7 +445,7 @@ export function postprocess(c: Candidates, o: PostprocessOptions): Selection {
   const keep = o.keepClasses;
   const maxOutputs = Math.max(0, Math.floor(o.maxDetections));
   if (o.method === 'none' || o.method === 'hard') {
-    const order = rankByScore(c.scores, o.scoreThreshold, keep ? (i) => keep.has(c.classes[i]) : undefined);
+    const order = rankByScore(c.scores, o.scoreThreshold, keep ? (i) => keep.has(c.classes[i]) : undefined, c.boxes);
     let indices: Int32Array;
     if (o.method === 'none') {
       indices = order.slice(0, maxOutputs);
