@@ -71,7 +71,7 @@ test('batchedNms: classes do not suppress each other; maxPerClass; sparse and ne
 /** Plain eager Soft-NMS, written from the paper's pseudo-code: the reference for the linear variant. */
 function eagerSoft(boxes: Float32Array, scores: Float32Array, linear: boolean, sigma: number, nt: number, scoreT: number): { idx: number[]; sc: number[] } {
   const s = Array.from(scores, (v) => v);
-  const alive = s.map((v) => v > scoreT);
+  const alive = s.map((v, i) => v > scoreT && !boxes.subarray(4 * i, 4 * i + 4).some(Number.isNaN));
   const idx: number[] = [], sc: number[] = [];
   for (;;) {
     let m = -1;
