@@ -137,3 +137,37 @@ test('deliberate difference: a box with a NaN corner is no candidate (tfjs lets 
   const raw = tf.tidy(() => Array.from(tf.image.nonMaxSuppression(tf.tensor2d(toYxyx(c.boxes), [3, 4]), tf.tensor1d(c.scores), 3, 0.5, 0).dataSync()));
   assert.deepEqual(raw, [0]);
 });
+
+test('per-class Soft-NMS equals tfjs Soft-NMS run class by class and merged by score', () => {
+  const r = rng(9090);
+  let compared = 0;
+  for (let k = 0; k < 300; k++) {
+    const n = k % 60 === 1 ? 1500 : Math.floor(r() * 120);
+    const numClasses = 1 + Math.floor(r() * 6);
+    const c = randomCase(r, n, numClasses);
+    const { max, iouT, scoreT } = params(r, n);
+    const sigma = 0.05 + r() * 0.95;
+    const pooled: { i: number; s: number }[] = [];
+    for (let cls = 0; cls < numClasses; cls++) {
+      const members: number[] = [];
+      for (let i = 0; i < n; i++) if (c.classes[i] === cls) members.push(i);
+      if (members.length === 0) continue;
+      const sub: BoxCase = {
+        n: members.length,
+        boxes: Float32Array.from(members.flatMap((i) => Array.from(c.boxes.subarray(4 * i, 4 * i + 4)))),
+        scores: Float32Array.from(members.map((i) => c.scores[i])),
+        classes: new Int32Array(members.length),
+      };
+      const t = tfSoft(sub, members.length, iouT, scoreT, sigma);
+      t.idx.forEach((j, q) => pooled.push({ i: members[j], s: t.sc[q] }));
+    }
+    pooled.sort((a, b) => b.s - a.s || a.i - b.i);
+    const want = pooled.slice(0, max);
+    const got = softNms(c.boxes, c.scores, { sigma, iouThreshold: iouT, scoreThreshold: scoreT, maxOutputs: max }, c.classes);
+    const ctx = `case ${k}: n=${n} classes=${numClasses} iou=${iouT} sigma=${sigma}`;
+    assert.deepEqual(Array.from(got.indices), want.map((w) => w.i), ctx);
+    want.forEach((w, j) => assert.ok(Math.abs(got.scores[j] - w.s) <= 1e-5, ctx));
+    compared += want.length;
+  }
+  assert.ok(compared > 1000);
+});
