@@ -86,7 +86,7 @@ export function rankByScore(scores: ArrayLike<number>, scoreThreshold = -Infinit
     const keys = new Float64Array(count);
     for (let k = 0; k < count; k++) {
       const i = picked[k];
-      const u = bits[i];
+      const u = bits[i] === 0x80000000 ? 0 : bits[i]; // −0 ties with +0, as in a numeric comparison
       // IEEE order as unsigned: negative floats reversed, positive ones above them.
       const mono = u & 0x80000000 ? ~u >>> 0 : (u | 0x80000000) >>> 0;
       keys[k] = mono * TIE_BITS + (TIE_BITS - 1 - i);

@@ -138,7 +138,11 @@ test('deliberate difference: a box with a NaN corner is no candidate (tfjs lets 
   assert.deepEqual(raw, [0]);
 });
 
-test('per-class Soft-NMS equals tfjs Soft-NMS run class by class and merged by score', () => {
+test('per-class Soft-NMS equals tfjs Soft-NMS run class by class, merged by score', () => {
+  // tfjs returns float32 scores: decayed doubles that differ (or underflow to 0) can tie after
+  // rounding, so the merged order of the reference is ambiguous there. What is checked exactly:
+  // per class, our selections are tfjs's selections in tfjs's order (a prefix when maxOutputs cuts),
+  // with scores within 1e-5; overall, the output is sorted by score and is the top maxOutputs.
   const r = rng(9090);
   let compared = 0;
   for (let k = 0; k < 300; k++) {
@@ -147,7 +151,10 @@ test('per-class Soft-NMS equals tfjs Soft-NMS run class by class and merged by s
     const c = randomCase(r, n, numClasses);
     const { max, iouT, scoreT } = params(r, n);
     const sigma = 0.05 + r() * 0.95;
-    const pooled: { i: number; s: number }[] = [];
+    const got = softNms(c.boxes, c.scores, { sigma, iouThreshold: iouT, scoreThreshold: scoreT, maxOutputs: max }, c.classes);
+    const ctx = `case ${k}: n=${n} classes=${numClasses} iou=${iouT} sigma=${sigma}`;
+    let total = 0;
+    const left: number[] = []; // best score each class could still have contributed
     for (let cls = 0; cls < numClasses; cls++) {
       const members: number[] = [];
       for (let i = 0; i < n; i++) if (c.classes[i] === cls) members.push(i);
@@ -159,15 +166,24 @@ test('per-class Soft-NMS equals tfjs Soft-NMS run class by class and merged by s
         classes: new Int32Array(members.length),
       };
       const t = tfSoft(sub, members.length, iouT, scoreT, sigma);
-      t.idx.forEach((j, q) => pooled.push({ i: members[j], s: t.sc[q] }));
+      total += t.idx.length;
+      const mine: number[] = [];
+      const mineScores: number[] = [];
+      got.indices.forEach((i, j) => {
+        if (c.classes[i] === cls) {
+          mine.push(i);
+          mineScores.push(got.scores[j]);
+        }
+      });
+      assert.deepEqual(mine, t.idx.slice(0, mine.length).map((j) => members[j]), ctx);
+      mineScores.forEach((v, j) => assert.ok(Math.abs(v - t.sc[j]) <= 1e-5, ctx));
+      if (mine.length < t.idx.length) left.push(t.sc[mine.length]);
+      compared += mine.length;
     }
-    pooled.sort((a, b) => b.s - a.s || a.i - b.i);
-    const want = pooled.slice(0, max);
-    const got = softNms(c.boxes, c.scores, { sigma, iouThreshold: iouT, scoreThreshold: scoreT, maxOutputs: max }, c.classes);
-    const ctx = `case ${k}: n=${n} classes=${numClasses} iou=${iouT} sigma=${sigma}`;
-    assert.deepEqual(Array.from(got.indices), want.map((w) => w.i), ctx);
-    want.forEach((w, j) => assert.ok(Math.abs(got.scores[j] - w.s) <= 1e-5, ctx));
-    compared += want.length;
+    assert.equal(got.indices.length, Math.min(max, total), ctx);
+    for (let j = 1; j < got.scores.length; j++) assert.ok(got.scores[j] <= got.scores[j - 1], ctx);
+    const lowest = got.scores.length ? got.scores[got.scores.length - 1] : Infinity;
+    for (const v of left) assert.ok(v <= lowest + 1e-5, `${ctx}: a dropped selection outranks a kept one`);
   }
   assert.ok(compared > 1000);
 });
