@@ -12,6 +12,7 @@ export const COMMANDS: Record<string, { module: string; summary: string }> = {
   'train detector': { module: 'train-detector', summary: 'train the CNN detector (sliding-window, YOLO, SSD heads)' },
   'eval detector': { module: 'eval-detector', summary: 'mAP50, COCO mAP and AP by size of a detector head on a split' },
   detect: { module: 'detect', summary: 'detect objects in image files with a detector model' },
+  'eval map': { module: 'eval-map', summary: 'mAP of detection files against ground truth (VOC/COCO)' },
 };
 
 function usage(): string {
