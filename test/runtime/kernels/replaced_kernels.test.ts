@@ -1,0 +1,139 @@
+// Stock wasm kernels we replace (BatchMatMul, Conv2DBackpropInput, MaxPoolGrad, Sum) against cpu.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf } from '../../../src/runtime/backend.js';
+import { on, randomArray, relMaxDiff, setupBoth } from './compare.js';
+
+before(setupBoth);
+
+const t = (shape: number[], seed: number) => tf.tensor(randomArray(shape.reduce((p, d) => p * d, 1), seed), shape);
+
+async function bothAgree(label: string, f: () => tf.Tensor, tol = 1e-4): Promise<void> {
+  const run = () => tf.tidy(() => f().dataSync());
+  const ref = await on('cpu', run);
+  const got = await on('wasm', run);
+  const d = relMaxDiff(ref, got);
+  assert.ok(d <= tol, `${label}: relative diff ${d}`);
+}
+
+const convCases: { x: [number, number, number, number]; f: [number, number, number, number]; s: number | [number, number]; pad: 'same' | 'valid' | number }[] = [
+  { x: [2, 7, 9, 3], f: [3, 3, 3, 4], s: 1, pad: 'same' },
+  { x: [2, 7, 9, 3], f: [3, 3, 3, 4], s: 1, pad: 'valid' },
+  { x: [2, 7, 9, 3], f: [3, 3, 3, 5], s: 2, pad: 'same' },
+  { x: [2, 8, 9, 4], f: [3, 3, 4, 5], s: 2, pad: 'valid' },
+  { x: [1, 11, 6, 5], f: [5, 5, 5, 3], s: 2, pad: 'same' },
+  { x: [2, 5, 5, 8], f: [1, 1, 8, 7], s: 1, pad: 'valid' },
+  { x: [1, 9, 7, 2], f: [3, 5, 2, 3], s: [2, 1], pad: 'same' },
+  { x: [2, 6, 7, 3], f: [3, 3, 3, 2], s: 1, pad: 2 },
+];
+
+for (const c of convCases) {
+  test(`Conv2DBackpropInput wasm matches cpu: x ${c.x} filter ${c.f} stride ${c.s} pad ${c.pad}`, async () => {
+    await bothAgree('dx', () =>
+      tf.grad((x: tf.Tensor) => {
+        const y = tf.conv2d(x as tf.Tensor4D, t(c.f, 3) as tf.Tensor4D, c.s, c.pad);
+        return tf.sum(tf.mul(y, tf.sin(tf.range(0, y.size).reshape(y.shape))));
+      })(t(c.x, 2)),
+    );
+  });
+}
+
+const poolCases: { x: [number, number, number, number]; k: number; s: number; pad: 'same' | 'valid' }[] = [
+  { x: [2, 8, 8, 3], k: 2, s: 2, pad: 'valid' },
+  { x: [2, 7, 9, 3], k: 2, s: 2, pad: 'same' },
+  { x: [1, 9, 9, 4], k: 3, s: 2, pad: 'same' },
+  { x: [1, 6, 5, 2], k: 3, s: 1, pad: 'valid' },
+];
+
+for (const c of poolCases) {
+  test(`MaxPoolGrad wasm matches cpu: x ${c.x} window ${c.k} stride ${c.s} pad ${c.pad}`, async () => {
+    await bothAgree('dx', () =>
+      tf.grad((x: tf.Tensor) => {
+        const y = tf.maxPool(x as tf.Tensor4D, c.k, c.s, c.pad);
+        return tf.sum(tf.mul(y, tf.cos(tf.range(0, y.size).reshape(y.shape))));
+      })(t(c.x, 4)),
+    );
+  });
+}
+
+test('MaxPoolGrad after ReLU (tied zeros) matches cpu', async () => {
+  await bothAgree('dx', () =>
+    tf.grad((x: tf.Tensor) => {
+      const y = tf.maxPool(tf.relu(x) as tf.Tensor4D, 2, 2, 'valid');
+      return tf.sum(tf.mul(y, tf.cos(tf.range(0, y.size).reshape(y.shape))));
+    })(t([2, 6, 6, 3], 8)),
+  );
+});
+
+const mmCases: { a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
+  { a: [5, 7], b: [7, 3], ta: false, tb: false },
+  { a: [7, 5], b: [7, 3], ta: true, tb: false },
+  { a: [5, 7], b: [3, 7], ta: false, tb: true },
+  { a: [7, 5], b: [3, 7], ta: true, tb: true },
+  { a: [4, 5, 7], b: [7, 3], ta: false, tb: false },
+  { a: [4, 5, 7], b: [3, 7], ta: false, tb: true },
+  { a: [4, 7, 5], b: [4, 7, 3], ta: true, tb: false },
+  { a: [2, 3, 5, 7], b: [2, 3, 3, 7], ta: false, tb: true },
+  { a: [5, 7], b: [4, 7, 3], ta: false, tb: false },
+  { a: [33, 65], b: [47, 33], ta: true, tb: true },
+];
+
+for (const c of mmCases) {
+  test(`BatchMatMul wasm matches cpu: a ${c.a} b ${c.b} transposeA ${c.ta} transposeB ${c.tb}`, async () => {
+    await bothAgree('matMul', () => tf.matMul(t(c.a, 5), t(c.b, 6), c.ta, c.tb), 1e-5);
+  });
+}
+
+test('matMul gradients (transposed products) on wasm match cpu', async () => {
+  const run = () =>
+    tf.tidy(() => {
+      const [ga, gb] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.sin(tf.matMul(a, b))))([t([9, 13], 1), t([13, 6], 2)]);
+      return [...ga.dataSync(), ...gb.dataSync()];
+    });
+  const ref = await on('cpu', run);
+  const got = await on('wasm', run);
+  assert.ok(relMaxDiff(ref, got) <= 1e-5);
+});
+
+const sumCases: { shape: number[]; axis: number | number[]; keepDims: boolean }[] = [
+  { shape: [4, 5, 6, 3], axis: [0, 1, 2], keepDims: false },
+  { shape: [4, 5, 6, 3], axis: [0, 1, 2], keepDims: true },
+  { shape: [7, 3], axis: 0, keepDims: false },
+  { shape: [4, 5, 6], axis: [1, 0], keepDims: false },
+  { shape: [4, 5, 6], axis: [1, 2], keepDims: false },
+  { shape: [4, 5, 6], axis: -1, keepDims: true },
+  { shape: [4, 5], axis: [0, 1], keepDims: false },
+];
+
+for (const c of sumCases) {
+  test(`Sum wasm matches cpu: shape ${c.shape} axis ${c.axis} keepDims ${c.keepDims}`, async () => {
+    const run = () => tf.tidy(() => {
+      const y = tf.sum(t(c.shape, 9), c.axis, c.keepDims);
+      return { shape: y.shape, v: y.dataSync() };
+    });
+    const ref = await on('cpu', run);
+    const got = await on('wasm', run);
+    assert.deepEqual(got.shape, ref.shape);
+    assert.ok(relMaxDiff(ref.v, got.v) <= 1e-5);
+  });
+}
+
+test('replaced kernels do not leak wasm tensors', async () => {
+  await tf.setBackend('wasm');
+  const step = () =>
+    tf.tidy(() => {
+      const x = t([2, 8, 8, 3], 1);
+      const g = tf.grad((xx: tf.Tensor) => tf.sum(tf.maxPool(tf.conv2d(xx as tf.Tensor4D, t([3, 3, 3, 4], 2) as tf.Tensor4D, 2, 'same'), 2, 2, 'same')))(x);
+      const m = tf.matMul(t([3, 4, 5], 3), t([3, 6, 5], 4), false, true);
+      return tf.add(tf.sum(g), tf.sum(m)).dataSync();
+    });
+  const ids = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+  step();
+  const before = tf.memory();
+  const idsBefore = ids();
+  step();
+  const after = tf.memory();
+  assert.equal(after.numTensors, before.numTensors);
+  assert.equal(after.numBytes, before.numBytes);
+  assert.equal(ids(), idsBefore);
+});
