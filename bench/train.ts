@@ -14,7 +14,7 @@ const { values: opts } = parseArgs({
     steps: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
     only: { type: 'string', multiple: true },
-    lstm: { type: 'string', default: 'layers' },
+    lstm: { type: 'string', default: 'fused' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -130,7 +130,11 @@ function layersCharModel(layers: number): CharModel {
 
 async function charModel(layers: number): Promise<CharModel> {
   if (opts.lstm === 'layers') return layersCharModel(layers);
-  throw new Error(`--lstm must be layers, got ${opts.lstm}`);
+  if (opts.lstm === 'fused') {
+    const { fusedCharModel } = await import('./train_fused.js');
+    return fusedCharModel({ layers, vocab: VOCAB, hidden: HIDDEN });
+  }
+  throw new Error(`--lstm must be fused or layers, got ${opts.lstm}`);
 }
 
 async function benchLstm(layers: number): Promise<{ tokensPerSec: number }> {
