@@ -24,6 +24,13 @@ export async function profileStep(step: () => void, label: string): Promise<void
 if (process.argv[1]?.endsWith('profile_kernels.ts')) {
   await initBackend((process.env.KESTREL_BACKEND ?? 'wasm') as BackendChoice);
   const what = process.argv[2] ?? 'conv';
+  if (what === 'lstm1' || what === 'lstm2') {
+    const { fusedCharModel } = await import('./train_fused.js');
+    const m = fusedCharModel({ layers: what === 'lstm1' ? 1 : 2, vocab: 65, hidden: 256 });
+    const ids = tf.randomUniform([32, 64], 0, 65, 'int32') as tf.Tensor2D;
+    const tg = tf.randomUniform([32, 64], 0, 65, 'int32') as tf.Tensor2D;
+    await profileStep(() => m.step(ids, tg), `${what} train step`);
+  }
   if (what === 'conv') {
     const model = tf.sequential();
     [16, 32, 64, 128].forEach((filters, i) => {

@@ -7,6 +7,7 @@ import { conv2DBackpropFilterWasm } from './conv2d_backprop_filter.js';
 import { conv2DBackpropInputWasm } from './conv2d_backprop_input.js';
 import { depthwiseBackpropFilterWasm, depthwiseBackpropInputWasm } from './depthwise_backprop.js';
 import { maxPoolGradWasm } from './max_pool_grad.js';
+import { gatherV2Wasm, setStock, sliceWasm, splitVWasm, unpackWasm } from './slice.js';
 import { setStockSum, sumWasm } from './sum.js';
 import { unsortedSegmentSumWasm } from './unsorted_segment_sum.js';
 
@@ -24,6 +25,10 @@ const REPLACED: [string, unknown, ((fn: never) => void)?][] = [
   ['Conv2DBackpropInput', conv2DBackpropInputWasm],
   ['MaxPoolGrad', maxPoolGradWasm],
   ['Sum', sumWasm, setStockSum as (fn: never) => void],
+  ['Slice', sliceWasm, setStock('Slice')],
+  ['Unpack', unpackWasm, setStock('Unpack')],
+  ['SplitV', splitVWasm, setStock('SplitV')],
+  ['GatherV2', gatherV2Wasm, setStock('GatherV2')],
 ];
 
 const OURS = new Set<unknown>([...MISSING, ...REPLACED].map(([, fn]) => fn));

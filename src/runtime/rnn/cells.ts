@@ -33,9 +33,21 @@ export interface StepGrad {
 
 export interface Cell {
   forward(xp: tf.Tensor2D, hu: tf.Tensor2D, hPrev: tf.Tensor2D, cPrev: tf.Tensor2D | undefined): StepOut;
-  /** dh, dc: total gradients wrt this step's h and c. */
-  backward(dh: tf.Tensor2D, dc: tf.Tensor2D | undefined, saved: tf.Tensor2D[], hPrev: tf.Tensor2D, cPrev: tf.Tensor2D | undefined): StepGrad;
+  /**
+   * dy: gradient wrt this step's output h; dhNext: gradient reaching h from the next step
+   * (undefined at the last step); dc: total gradient wrt this step's c (lstm).
+   */
+  backward(
+    dy: tf.Tensor2D,
+    dhNext: tf.Tensor2D | undefined,
+    dc: tf.Tensor2D | undefined,
+    saved: tf.Tensor2D[],
+    hPrev: tf.Tensor2D,
+    cPrev: tf.Tensor2D | undefined,
+  ): StepGrad;
 }
+
+const total = (dy: tf.Tensor2D, dhNext: tf.Tensor2D | undefined) => (dhNext ? (tf.add(dy, dhNext) as tf.Tensor2D) : dy);
 
 const one = () => tf.scalar(1);
 /** σ'(a) written through s = σ(a): s(1 − s). */
@@ -57,7 +69,8 @@ const lstm: Cell = {
       return { h, c, saved: [i, f, g, o, tc] };
     });
   },
-  backward(dh, dcIn, saved, _hPrev, cPrev) {
+  backward(dy, dhNext, dcIn, saved, _hPrev, cPrev) {
+    const dh = total(dy, dhNext);
     const [i, f, g, o, tc] = saved;
     const dc = tf.add(dcIn!, tf.mul(tf.mul(dh, o), dTanh(tc))) as tf.Tensor2D;
     const dz = tf.concat(
@@ -71,18 +84,17 @@ const lstm: Cell = {
 const gru: Cell = {
   forward(xp, hu, hPrev) {
     return tf.tidy(() => {
-      const H = xp.shape[1] / 3;
       const [xz, xr, xn] = tf.split(xp, 3, 1) as tf.Tensor2D[];
       const [hz, hr, hn] = tf.split(hu, 3, 1) as tf.Tensor2D[];
       const z = tf.sigmoid(tf.add(xz, hz)) as tf.Tensor2D;
       const r = tf.sigmoid(tf.add(xr, hr)) as tf.Tensor2D;
       const n = tf.tanh(tf.add(xn, tf.mul(r, hn))) as tf.Tensor2D;
       const h = tf.add(n, tf.mul(z, tf.sub(hPrev, n))) as tf.Tensor2D;
-      void H;
       return { h, saved: [z, r, n, hn] };
     });
   },
-  backward(dh, _dc, saved, hPrev) {
+  backward(dy, dhNext, _dc, saved, hPrev) {
+    const dh = total(dy, dhNext);
     const [z, r, n, hn] = saved;
     const dan = tf.mul(tf.mul(dh, tf.sub(one(), z)), dTanh(n)) as tf.Tensor2D;
     const daz = tf.mul(tf.mul(dh, tf.sub(hPrev, n)), dSigmoid(z)) as tf.Tensor2D;
@@ -100,10 +112,12 @@ const rnn: Cell = {
     const h = tf.tidy(() => tf.tanh(tf.add(xp, hu)) as tf.Tensor2D);
     return { h, saved: [h] };
   },
-  backward(dh, _dc, saved) {
+  backward(dy, dhNext, _dc, saved) {
+    const dh = total(dy, dhNext);
     const da = tf.mul(dh, dTanh(saved[0])) as tf.Tensor2D;
     return { dxp: da, dhu: da };
   },
 };
 
-export const CELLS: Record<CellType, Cell> = { lstm, gru, rnn };
+/** Cells in plain tfjs ops: the reference, and the path on backends without the fused kernels. */
+export const OP_CELLS: Record<CellType, Cell> = { lstm, gru, rnn };

@@ -34,7 +34,8 @@
  * backward pass. Works on every backend; on wasm the matMuls it issues run on XNNPACK through
  * src/runtime/kernels (transposed products included).
  */
-export { CELLS, GATES, type CellType } from './cells.js';
+export { GATES, OP_CELLS, type CellType } from './cells.js';
+export { cellFor, registerFusedCellKernels, setFusedCells } from './fused_cells.js';
 export {
   createRecurrentWeights,
   recurrence,

@@ -1,6 +1,7 @@
 // Whole-sequence recurrent ops with a hand-written backward pass (see index.ts for the API).
 import { tf } from '../backend.js';
-import { CELLS, GATES, type CellType } from './cells.js';
+import { GATES, type CellType } from './cells.js';
+import { cellFor } from './fused_cells.js';
 
 export interface RecurrentState {
   h: tf.Tensor2D;
@@ -46,7 +47,7 @@ export function recurrence(cell: CellType, xp: tf.Tensor3D, recurrentKernel: tf.
   const h0 = init?.h ?? (tf.zeros([B, H]) as tf.Tensor2D);
   const c0 = isLstm ? (init?.c ?? (tf.zeros([B, H]) as tf.Tensor2D)) : undefined;
   if (init) checkState(cell, init, B, H);
-  const impl = CELLS[cell];
+  const impl = cellFor(cell);
 
   const op = tf.customGrad((...args: (tf.Tensor | ((s: tf.Tensor[]) => void))[]) => {
     const [xpIn, U, hInit, cInit] = args.slice(0, isLstm ? 4 : 3) as tf.Tensor[];
@@ -58,7 +59,7 @@ export function recurrence(cell: CellType, xp: tf.Tensor3D, recurrentKernel: tf.
     for (let t = 0; t < T; t++) {
       const hu = tf.matMul(hs[t], U) as tf.Tensor2D;
       const out = impl.forward(xs[t], hu, hs[t], cs[t]);
-      hu.dispose();
+      if (impl.hu === 'dispose') hu.dispose();
       xs[t].dispose();
       hs.push(out.h);
       cs.push(out.c);
@@ -84,8 +85,7 @@ export function recurrence(cell: CellType, xp: tf.Tensor3D, recurrentKernel: tf.
       let dhNext: tf.Tensor2D | undefined; // gradient reaching h_t from step t+1
       let dc: tf.Tensor2D | undefined = isLstm ? dys[T] : undefined;
       for (let t = T - 1; t >= 0; t--) {
-        const dh = dhNext ? (tf.add(dys[t], dhNext) as tf.Tensor2D) : dys[t];
-        const g = impl.backward(dh, dc, stepSaved(t), hS[t], cS[t]);
+        const g = impl.backward(dys[t], dhNext, dc, stepSaved(t), hS[t], cS[t]);
         dxps[t] = g.dxp;
         dhus[t] = g.dhu;
         const viaU = tf.matMul(g.dhu, UT) as tf.Tensor2D;

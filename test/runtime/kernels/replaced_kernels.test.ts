@@ -137,3 +137,34 @@ test('replaced kernels do not leak wasm tensors', async () => {
   assert.equal(after.numBytes, before.numBytes);
   assert.equal(ids(), idsBefore);
 });
+
+const sliceCases: { shape: number[]; begin: number[]; size: number[] }[] = [
+  { shape: [6, 4, 5], begin: [2, 0, 0], size: [1, 4, 5] },
+  { shape: [6, 4, 5], begin: [1, 1, 2], size: [3, 2, 3] },
+  { shape: [7, 9], begin: [0, 3], size: [-1, 4] },
+  { shape: [2, 3, 4, 5], begin: [1, 0, 1, 1], size: [1, 3, 2, 4] },
+  { shape: [10], begin: [3], size: [5] },
+];
+
+for (const c of sliceCases) {
+  test(`Slice wasm matches cpu: shape ${c.shape} begin ${c.begin} size ${c.size}`, async () => {
+    await bothAgree('slice', () => tf.slice(t(c.shape, 3), c.begin, c.size), 0);
+    await bothAgree('slice int32', () => tf.cast(tf.slice(tf.cast(tf.mul(t(c.shape, 3), 100), 'int32'), c.begin, c.size), 'float32'), 0);
+  });
+}
+
+test('Unpack and SplitV on wasm match cpu along every axis', async () => {
+  for (const axis of [0, 1, 2]) {
+    await bothAgree(`unstack axis ${axis}`, () => tf.concat(tf.unstack(t([3, 4, 5], 1), axis), 0), 0);
+    await bothAgree(`split axis ${axis}`, () => tf.concat(tf.split(t([6, 4, 6], 2), [1, 2, -1], axis).map((p) => tf.reshape(p, [-1])), 0), 0);
+  }
+});
+
+test('GatherV2 on wasm matches cpu (axis 0 and 1, int32) and rejects out-of-range ids', async () => {
+  const ids = () => tf.tensor2d([[3, 0], [1, 3]], [2, 2], 'int32');
+  await bothAgree('gather axis 0', () => tf.gather(t([4, 3, 2], 1), ids(), 0), 0);
+  await bothAgree('gather axis 1', () => tf.gather(t([2, 4, 3], 2), ids(), 1), 0);
+  await bothAgree('gather int32', () => tf.cast(tf.gather(tf.tensor1d([5, 6, 7, 8], 'int32'), ids()), 'float32'), 0);
+  await tf.setBackend('wasm');
+  assert.throws(() => tf.tidy(() => tf.gather(t([4, 3], 1), tf.tensor1d([4], 'int32')).dataSync()), /not in \[0, 3\]/);
+});

@@ -3,7 +3,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initBackend } from '../../../src/runtime/backend.js';
-import { recurrence, stackedRecurrent, type CellType, type RecurrentState } from '../../../src/runtime/rnn/index.js';
+import { recurrence, setFusedCells, stackedRecurrent, type CellType, type RecurrentState } from '../../../src/runtime/rnn/index.js';
 
 before(async () => {
   await initBackend('wasm');
@@ -106,11 +106,17 @@ function maxRel(a: Float32Array, b: Float32Array): number {
   return d / (s || 1);
 }
 
-for (const cell of ['lstm', 'gru', 'rnn'] as CellType[]) {
-  test(`${cell} sequence: outputs and gradients (xp, U, h0${cell === 'lstm' ? ', c0' : ''}) match autodiff of a plain implementation`, () => {
+for (const cell of ['lstm', 'gru', 'rnn'] as CellType[]) for (const fusedCells of [true, false]) {
+  test(`${cell} sequence (${fusedCells ? 'fused cell kernels' : 'plain-op cells'}): outputs and gradients (xp, U, h0${cell === 'lstm' ? ', c0' : ''}) match autodiff of a plain implementation`, () => {
     const inp = makeInputs(cell, 7, 3, 5, 100);
     const ref = gradsOf(cell, inp, false, 7);
-    const got = gradsOf(cell, inp, true, 7);
+    setFusedCells(fusedCells);
+    let got: ReturnType<typeof gradsOf>;
+    try {
+      got = gradsOf(cell, inp, true, 7);
+    } finally {
+      setFusedCells(true);
+    }
     assert.ok(Math.abs(ref.loss - got.loss) <= 1e-5 * Math.max(1, Math.abs(ref.loss)), `loss ${got.loss} vs ${ref.loss}`);
     assert.ok(maxRel(ref.y, got.y) <= 1e-6, 'y');
     assert.equal(got.grads.length, ref.grads.length);
