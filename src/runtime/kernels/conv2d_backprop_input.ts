@@ -1,8 +1,10 @@
 // Conv2DBackpropInput for wasm: dcols = dy · Wᵀ as one untransposed GEMM, then col2im.
 //
-// The stock wasm kernel is a scalar loop (≈1.3 s for the reference net's three inner layers);
-// the GEMM runs on XNNPACK with the huge dimension (batch·outH·outW) as its row count, and the
-// col2im scatter adds contiguous runs of kW·inC values per filter row.
+// The stock wasm kernel is a scalar loop (≈1.3 s for the reference net's three inner layers).
+// Stride 1: dx is a 'full' convolution of dy with the filter rotated 180° and its channel axes
+// swapped, which XNNPACK's forward convolution runs at inference speed. Other strides: one GEMM
+// on XNNPACK with the huge dimension (batch·outH·outW) as its row count, then a col2im scatter
+// adding contiguous runs of kW·inC values per filter row.
 import { tf } from '../backend.js';
 import { geometryOf, type Im2colGeometry } from './conv2d_backprop_filter.js';
 import { f32, reshapeInfo, wasmMatMul, type WasmBackend } from './wasm_heap.js';
@@ -71,6 +73,11 @@ export function conv2DBackpropInputWasm(args: {
     'channelsLast',
   );
   const g = geometryOf(convInfo);
+  const pi = convInfo.padInfo;
+  const full = [g.kH - 1 - pi.top, g.kH - 1 - pi.bottom, g.kW - 1 - pi.left, g.kW - 1 - pi.right];
+  if (g.strideH === 1 && g.strideW === 1 && full.every((p) => p >= 0)) {
+    return viaConvolution(backend, dy, filter, g, convInfo.outChannels, full);
+  }
   const M = g.batch * g.outH * g.outW;
   const K = g.kH * g.kW * g.inC;
   const outC = convInfo.outChannels;
@@ -84,5 +91,42 @@ export function conv2DBackpropInputWasm(args: {
   const dx = backend.makeOutput([...attrs.inputShape], 'float32');
   col2im(f32(backend, dcols), g, f32(backend, dx));
   backend.disposeData(dcols.dataId);
+  return dx;
+}
+
+type KernelFn = (args: { inputs: Record<string, TensorInfo>; backend: WasmBackend; attrs: Record<string, unknown> }) => TensorInfo;
+
+/** w'[kH−1−ky, kW−1−kx, o, c] = w[ky, kx, c, o]. */
+export function rotateFilter(w: Float32Array, kH: number, kW: number, inC: number, outC: number, out: Float32Array): void {
+  for (let ky = 0; ky < kH; ky++) {
+    for (let kx = 0; kx < kW; kx++) {
+      const src = (ky * kW + kx) * inC * outC;
+      const dst = ((kH - 1 - ky) * kW + (kW - 1 - kx)) * outC * inC;
+      for (let c = 0; c < inC; c++) for (let o = 0; o < outC; o++) out[dst + o * inC + c] = w[src + c * outC + o];
+    }
+  }
+}
+
+function viaConvolution(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, g: Im2colGeometry, outC: number, full: number[]): TensorInfo {
+  const conv = tf.getKernel('Conv2D', 'wasm');
+  if (!conv) throw new Error('wasm Conv2D kernel is not registered');
+  const wr = backend.makeOutput([g.kH, g.kW, outC, g.inC], 'float32');
+  rotateFilter(f32(backend, filter), g.kH, g.kW, g.inC, outC, f32(backend, wr));
+  const dx = (conv.kernelFunc as unknown as KernelFn)({
+    inputs: { x: dy, filter: wr },
+    backend,
+    attrs: {
+      strides: 1,
+      dilations: 1,
+      pad: [
+        [0, 0],
+        [full[0], full[1]],
+        [full[2], full[3]],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+    },
+  });
+  backend.disposeData(wr.dataId);
   return dx;
 }

@@ -46,56 +46,53 @@ function ioFor(backend: unknown): Io {
 type Fn = (io: Io, ins: TensorInfo[]) => TensorInfo[];
 
 const KERNELS: Record<string, Fn> = {
-  // (xp, hu, cPrev) → (act = [σi, σf, tanh g, σo], c, h)
-  KestrelLstmCell(io, [xpI, huI, cpI]) {
-    const [B, G] = xpI.shape;
+  // (s = σ(z), tz = tanh(z), cPrev) → (c, tanh c, h), z = xp + h·U = [i f g o] pre-activations.
+  // The backend's vectorised Sigmoid/Tanh run over all of z (cheaper than scalar JS
+  // transcendental functions even though tanh is only needed for the g block).
+  KestrelLstmCell(io, [sI, tzI, cpI]) {
+    const [B, G] = sI.shape;
     const H = G / 4;
-    const { infos, views } = io.alloc([[B, G], [B, H], [B, H]]);
-    const [act, c, h] = views();
-    const xp = io.read(xpI);
-    const hu = io.read(huI);
+    const { infos, views } = io.alloc([[B, H], [B, H], [B, H]]);
+    const [c, tc, h] = views();
+    const sg = io.read(sI);
+    const tz = io.read(tzI);
     const cp = io.read(cpI);
     for (let b = 0; b < B; b++) {
       const r = b * G;
       const s = b * H;
       for (let j = 0; j < H; j++) {
-        const i = sigmoid(xp[r + j] + hu[r + j]);
-        const f = sigmoid(xp[r + H + j] + hu[r + H + j]);
-        const g = tanh(xp[r + 2 * H + j] + hu[r + 2 * H + j]);
-        const o = sigmoid(xp[r + 3 * H + j] + hu[r + 3 * H + j]);
-        const cv = f * cp[s + j] + i * g;
-        act[r + j] = i;
-        act[r + H + j] = f;
-        act[r + 2 * H + j] = g;
-        act[r + 3 * H + j] = o;
+        const cv = sg[r + H + j] * cp[s + j] + sg[r + j] * tz[r + 2 * H + j];
+        const t = tanh(cv);
         c[s + j] = cv;
-        h[s + j] = o * tanh(cv);
+        tc[s + j] = t;
+        h[s + j] = sg[r + 3 * H + j] * t;
       }
     }
     return infos;
   },
-  // (dy, dhNext, dc, act, c, cPrev) → (dz, dcPrev)
-  KestrelLstmCellGrad(io, [dyI, dhnI, dcI, actI, cI, cpI]) {
-    const [B, G] = actI.shape;
+  // (dy, dhNext, dc, s, tz, tanh c, cPrev) → (dz, dcPrev): pure arithmetic.
+  KestrelLstmCellGrad(io, [dyI, dhnI, dcI, sI, tzI, tcI, cpI]) {
+    const [B, G] = sI.shape;
     const H = G / 4;
     const { infos, views } = io.alloc([[B, G], [B, H]]);
     const [dz, dcp] = views();
     const dy = io.read(dyI);
     const dhn = io.read(dhnI);
     const dcIn = io.read(dcI);
-    const act = io.read(actI);
-    const c = io.read(cI);
+    const sg = io.read(sI);
+    const tz = io.read(tzI);
+    const tcs = io.read(tcI);
     const cp = io.read(cpI);
     for (let b = 0; b < B; b++) {
       const r = b * G;
       const s = b * H;
       for (let j = 0; j < H; j++) {
-        const i = act[r + j];
-        const f = act[r + H + j];
-        const g = act[r + 2 * H + j];
-        const o = act[r + 3 * H + j];
+        const i = sg[r + j];
+        const f = sg[r + H + j];
+        const g = tz[r + 2 * H + j];
+        const o = sg[r + 3 * H + j];
         const dh = dy[s + j] + dhn[s + j];
-        const tc = tanh(c[s + j]);
+        const tc = tcs[s + j];
         const dc = dcIn[s + j] + dh * o * (1 - tc * tc);
         dz[r + j] = dc * g * i * (1 - i);
         dz[r + H + j] = dc * cp[s + j] * f * (1 - f);
@@ -217,12 +214,16 @@ function zerosLikeOr(t: tf.Tensor2D | undefined, like: tf.Tensor2D): tf.Tensor2D
 
 const fusedLstm: Cell = {
   forward(xp, hu, _hPrev, cPrev) {
-    const [act, c, h] = run('KestrelLstmCell', [xp, hu, cPrev!]);
-    return { h, c, saved: [act, c] };
+    const z = tf.add(xp, hu);
+    const s = tf.sigmoid(z) as tf.Tensor2D;
+    const tz = tf.tanh(z) as tf.Tensor2D;
+    z.dispose();
+    const [c, tc, h] = run('KestrelLstmCell', [s, tz, cPrev!]);
+    return { h, c, saved: [s, tz, tc] };
   },
   backward(dy, dhNext, dc, saved, _hPrev, cPrev) {
-    const [act, c] = saved;
-    const [dz, dcPrev] = run('KestrelLstmCellGrad', [dy, zerosLikeOr(dhNext, dy), dc!, act, c, cPrev!]);
+    const [s, tz, tc] = saved;
+    const [dz, dcPrev] = run('KestrelLstmCellGrad', [dy, zerosLikeOr(dhNext, dy), dc!, s, tz, tc, cPrev!]);
     return { dxp: dz, dhu: dz, dcPrev };
   },
 };

@@ -19,7 +19,6 @@ test('fastSigmoid and fastTanh match the exact functions to 1e-7 absolute, satur
   assert.ok(worstT < 1e-7, `tanh ${worstT}`);
   assert.equal(fastTanh(1e6), 1);
   assert.equal(fastTanh(-1e6), -1);
-  assert.equal(fastSigmoid(-1e6), 0 + fastSigmoid(-1e6));
   assert.ok(fastSigmoid(-1e6) >= 0 && fastSigmoid(-1e6) < 1e-30);
   assert.equal(fastTanh(0), 0);
 });
