@@ -8,7 +8,8 @@ import { conv2DBackpropInputWasm } from './conv2d_backprop_input.js';
 import { depthwiseBackpropFilterWasm, depthwiseBackpropInputWasm } from './depthwise_backprop.js';
 import { maxPoolGradWasm } from './max_pool_grad.js';
 import { gatherV2Wasm, setStock, sliceWasm, splitVWasm, unpackWasm } from './slice.js';
-import { setStockSum, sumWasm } from './sum.js';
+import { meanWasm, setStockMean, setStockSum, sumWasm } from './sum.js';
+import { setStockTile, tileWasm } from './tile.js';
 import { unsortedSegmentSumWasm } from './unsorted_segment_sum.js';
 
 /** Kernels wasm does not have. */
@@ -25,6 +26,8 @@ const REPLACED: [string, unknown, ((fn: never) => void)?][] = [
   ['Conv2DBackpropInput', conv2DBackpropInputWasm],
   ['MaxPoolGrad', maxPoolGradWasm],
   ['Sum', sumWasm, setStockSum as (fn: never) => void],
+  ['Mean', meanWasm, setStockMean as (fn: never) => void],
+  ['Tile', tileWasm, setStockTile as (fn: never) => void],
   ['Slice', sliceWasm, setStock('Slice')],
   ['Unpack', unpackWasm, setStock('Unpack')],
   ['SplitV', splitVWasm, setStock('SplitV')],
@@ -33,15 +36,20 @@ const REPLACED: [string, unknown, ((fn: never) => void)?][] = [
 
 const OURS = new Set<unknown>([...MISSING, ...REPLACED].map(([, fn]) => fn));
 
-/** Registers our wasm kernels (idempotent); returns the names registered by this call. */
+/**
+ * Registers our wasm kernels (idempotent); returns the names registered by this call.
+ * KESTREL_WASM_KERNELS=missing registers only the kernels wasm lacks and keeps every stock
+ * kernel (the "before" configuration of bench:train).
+ */
 export function registerWasmKernels(): string[] {
   const added: string[] = [];
+  const onlyMissing = process.env.KESTREL_WASM_KERNELS === 'missing';
   for (const [kernelName, fn] of MISSING) {
     if (tf.getKernel(kernelName, 'wasm')) continue;
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: fn as tf.KernelFunc });
     added.push(kernelName);
   }
-  for (const [kernelName, fn, keep] of REPLACED) {
+  for (const [kernelName, fn, keep] of onlyMissing ? [] : REPLACED) {
     const stock = tf.getKernel(kernelName, 'wasm');
     if (stock && OURS.has(stock.kernelFunc)) continue;
     if (stock) {

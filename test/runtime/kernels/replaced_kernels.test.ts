@@ -168,3 +168,32 @@ test('GatherV2 on wasm matches cpu (axis 0 and 1, int32) and rejects out-of-rang
   await tf.setBackend('wasm');
   assert.throws(() => tf.tidy(() => tf.gather(t([4, 3], 1), tf.tensor1d([4], 'int32')).dataSync()), /not in \[0, 3\]/);
 });
+
+const tileCases: { shape: number[]; reps: number[] }[] = [
+  { shape: [1, 1, 1, 5], reps: [3, 4, 2, 1] },
+  { shape: [2, 3], reps: [3, 2] },
+  { shape: [4], reps: [5] },
+  { shape: [2, 1, 3], reps: [1, 4, 2] },
+  { shape: [3, 2], reps: [1, 1] },
+];
+
+for (const c of tileCases) {
+  test(`Tile wasm matches cpu: shape ${c.shape} reps ${c.reps}`, async () => {
+    await bothAgree('tile', () => tf.tile(t(c.shape, 5), c.reps), 0);
+    await bothAgree('tile int32', () => tf.cast(tf.tile(tf.cast(tf.mul(t(c.shape, 5), 50), 'int32'), c.reps), 'float32'), 0);
+  });
+}
+
+for (const c of sumCases) {
+  test(`Mean wasm matches cpu: shape ${c.shape} axis ${c.axis} keepDims ${c.keepDims}`, async () => {
+    const run = () =>
+      tf.tidy(() => {
+        const y = tf.mean(t(c.shape, 9), c.axis, c.keepDims);
+        return { shape: y.shape, v: y.dataSync() };
+      });
+    const ref = await on('cpu', run);
+    const got = await on('wasm', run);
+    assert.deepEqual(got.shape, ref.shape);
+    assert.ok(relMaxDiff(ref.v, got.v) <= 1e-5);
+  });
+}
