@@ -197,3 +197,23 @@ for (const c of sumCases) {
     assert.ok(relMaxDiff(ref.v, got.v) <= 1e-5);
   });
 }
+
+test('Identity on wasm shares data safely: clones survive disposal of the source and variable assignment', async () => {
+  await tf.setBackend('wasm');
+  const ids = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+  const before = ids();
+  const a = tf.tensor1d([1, 2, 3]);
+  const v = tf.variable(a);
+  const c = tf.clone(a);
+  assert.equal(ids(), before + 1, 'clone and variable share the one buffer');
+  a.dispose();
+  assert.deepEqual(Array.from(c.dataSync()), [1, 2, 3]);
+  const next = tf.tensor1d([7, 8, 9]);
+  v.assign(next);
+  next.dispose();
+  assert.deepEqual(Array.from(c.dataSync()), [1, 2, 3]);
+  assert.deepEqual(Array.from(v.dataSync()), [7, 8, 9]);
+  c.dispose();
+  v.dispose();
+  assert.equal(ids(), before);
+});
