@@ -46,6 +46,31 @@ export function maxPoolGradWasm(args: {
         let n = 0;
         for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) win[n++] = ((b * inHeight + iy) * inWidth + ix) * C;
         if (n === 0) continue;
+        if (n === 4) {
+          // The common 2×2 window, unrolled (same first-maximum order as the general loop).
+          const w0 = win[0];
+          const w1 = win[1];
+          const w2 = win[2];
+          const w3 = win[3];
+          for (let c = 0; c < C; c++) {
+            let at = w0 + c;
+            let best = x[at];
+            let v = x[w1 + c];
+            if (v > best) {
+              best = v;
+              at = w1 + c;
+            }
+            v = x[w2 + c];
+            if (v > best) {
+              best = v;
+              at = w2 + c;
+            }
+            v = x[w3 + c];
+            if (v > best) at = w3 + c;
+            dx[at] += g[o + c];
+          }
+          continue;
+        }
         for (let c = 0; c < C; c++) {
           let at = win[0] + c;
           let best = x[at];
