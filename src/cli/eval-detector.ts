@@ -10,8 +10,8 @@ import { evaluateHead, type EvalResult } from '../vision/train/run-eval.js';
 
 const HELP = `usage: kestrel eval detector --model NAME|DIR --data DIR [--head H|all] [--split test] [--json]
 
-Runs a detector head over a YOLO-layout split, applies per-class NMS (IoU 0.5) to candidates scoring at
-least 0.01, and reports VOC all-point AP at IoU 0.5 (mAP50), COCO AP@[.5:.95] (mAP), COCO AP for small
+Runs a detector head over a YOLO-layout split, applies the shared per-class NMS (IoU 0.5) to candidates
+scoring above 0.01 (at most 100 per image) and the shared evaluator, and reports VOC all-point AP at IoU 0.5 (mAP50), COCO AP@[.5:.95] (mAP), COCO AP for small
 (<32²), medium (32²–96²) and large (>96²) boxes, and the median ms per image of predict at batch 1.
 
   --model NAME|DIR   a folder under --models-dir (default models/) or a path
