@@ -94,7 +94,8 @@ export async function run(argv: string[]): Promise<number> {
     const metrics = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : {};
     const evaluation = (metrics['evaluation'] as Record<string, unknown> | undefined) ?? {};
     for (const r of results) {
-      evaluation[r.head] = { data: values.data, split, command: ['kestrel', 'eval', 'detector', ...argv].join(' '), ...r, date: new Date().toISOString() };
+      // A run on a subset is kept apart from the full-split figures of the same head.
+      evaluation[limit ? `${r.head}@${r.images}` : r.head] = { data: values.data, split, command: ['kestrel', 'eval', 'detector', ...argv].join(' '), ...r, date: new Date().toISOString() };
     }
     metrics['evaluation'] = evaluation;
     writeFileSync(path, `${JSON.stringify(metrics, (_k, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? null : v), 2)}\n`);
