@@ -10,11 +10,11 @@ export const COMMANDS: Record<string, { module: string; summary: string }> = {
   // Each capability adds its own line here.
   serve: { module: 'serve', summary: 'serve the models over HTTP (same as npm start)' },
   models: { module: 'models', summary: 'list the models in the models folder (--json)' },
-  'eval map': { module: 'eval-map', summary: 'mAP of detection files against ground truth (VOC/COCO)' },
   'data scenes': { module: 'data-scenes', summary: 'write the fmnist-scenes detection dataset (YOLO layout)' },
   'train detector': { module: 'train-detector', summary: 'train the CNN detector (sliding-window, YOLO, SSD heads)' },
   'eval detector': { module: 'eval-detector', summary: 'mAP50, COCO mAP and AP by size of a detector head on a split' },
   detect: { module: 'detect', summary: 'detect objects in image files with a detector model' },
+  'eval map': { module: 'eval-map', summary: 'mAP of detection files against ground truth (VOC/COCO)' },
 };
 
 function usage(): string {

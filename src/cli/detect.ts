@@ -7,7 +7,7 @@ import { initBackend } from '../runtime/backend.js';
 import { manifestSchema } from '../runtime/manifest.js';
 import { loaderFor } from '../runtime/loaders.js';
 import type { Candidates } from '../runtime/models.js';
-import { nmsPerClass } from '../vision/train/evaluate.js';
+import { postprocess } from '../vision/nms.js';
 
 const HELP = `usage: kestrel detect IMAGE... --model NAME|DIR [--head H] [--score X] [--iou X] [--json]
 
@@ -80,13 +80,14 @@ export async function run(argv: string[]): Promise<number> {
         .extend({ left, top, right: W - nw - left, bottom: H - nh - top, background: { r: 114, g: 114, b: 114 } })
         .raw().toBuffer();
       const [cand] = await predict(new Uint8Array(px.buffer, px.byteOffset, px.length), 1, head, { scoreThreshold: score });
-      const kept = nmsPerClass(cand, iou, score, 100);
-      const detections = [...kept.scores.keys()].map((i) => {
+      const sel = postprocess(cand, { scoreThreshold: score, iouThreshold: iou, maxDetections: 100, method: 'hard' });
+      const kept = { boxes: cand.boxes, classes: cand.classes };
+      const detections = [...sel.indices].map((i, j) => {
         const map = (v: number, off: number, max: number): number => Math.round(Math.min(max, Math.max(0, (v - off) / scale)) * 10) / 10;
         return {
           label: model.labels[kept.classes[i]] ?? String(kept.classes[i]),
           classId: kept.classes[i],
-          score: Math.round(kept.scores[i] * 1000) / 1000,
+          score: Math.round(sel.scores[j] * 1000) / 1000,
           box: [map(kept.boxes[4 * i], left, w), map(kept.boxes[4 * i + 1], top, h), map(kept.boxes[4 * i + 2], left, w), map(kept.boxes[4 * i + 3], top, h)],
         };
       });

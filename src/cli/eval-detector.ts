@@ -10,8 +10,8 @@ import { evaluateHead, type EvalResult } from '../vision/train/run-eval.js';
 
 const HELP = `usage: kestrel eval detector --model NAME|DIR --data DIR [--head H|all] [--split test] [--json]
 
-Runs a detector head over a YOLO-layout split, applies per-class NMS (IoU 0.5) to candidates scoring at
-least 0.01, and reports VOC all-point AP at IoU 0.5 (mAP50), COCO AP@[.5:.95] (mAP), COCO AP for small
+Runs a detector head over a YOLO-layout split, applies the shared per-class NMS (IoU 0.5) to candidates
+scoring above 0.01 (at most 100 per image) and the shared evaluator, and reports VOC all-point AP at IoU 0.5 (mAP50), COCO AP@[.5:.95] (mAP), COCO AP for small
 (<32²), medium (32²–96²) and large (>96²) boxes, and the median ms per image of predict at batch 1.
 
   --model NAME|DIR   a folder under --models-dir (default models/) or a path
@@ -94,7 +94,8 @@ export async function run(argv: string[]): Promise<number> {
     const metrics = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : {};
     const evaluation = (metrics['evaluation'] as Record<string, unknown> | undefined) ?? {};
     for (const r of results) {
-      evaluation[r.head] = { data: values.data, split, command: ['kestrel', 'eval', 'detector', ...argv].join(' '), ...r, date: new Date().toISOString() };
+      // A run on a subset is kept apart from the full-split figures of the same head.
+      evaluation[limit ? `${r.head}@${r.images}` : r.head] = { data: values.data, split, command: ['kestrel', 'eval', 'detector', ...argv].join(' '), ...r, date: new Date().toISOString() };
     }
     metrics['evaluation'] = evaluation;
     writeFileSync(path, `${JSON.stringify(metrics, (_k, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? null : v), 2)}\n`);

@@ -27,6 +27,7 @@ weights.bin, metrics.json) plus optimizer state for --resume.
   --size PX            input side (default 128)
   --max-minutes M      training-time budget (all resumed segments together): the LR schedule decays
                        by then and training stops with a checkpoint; --resume continues
+  --default            mark the model as the service's default detector in its manifest
   --quiet              no progress bar; a log line every 25 steps instead`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -37,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
       epochs: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
       resume: { type: 'boolean' }, limit: { type: 'string' }, 'checkpoint-every': { type: 'string' },
       clip: { type: 'string' }, 'no-augment': { type: 'boolean' }, size: { type: 'string' },
-      'max-minutes': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'max-minutes': { type: 'string' }, default: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
@@ -86,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
     inputSize: num(values.size, 'size', 128),
     maxSeconds: num(values['max-minutes'], 'max-minutes', 0, false) * 60,
     command: ['kestrel', 'train', 'detector', ...argv].join(' '),
+    markDefault: values.default ?? false,
     onProgress: (p) => {
       const parts = Object.entries(p.parts).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ');
       if (bar) {

@@ -1,41 +1,78 @@
-// Runs one head of a detector over a dataset split and measures it: accuracy (mAP50, COCO mAP, AP by size)
-// and speed (median milliseconds per image of predict, batch 1, decoding included, NMS excluded).
+// Runs one head of a detector over a dataset split and measures it with the shared post-processing and
+// evaluator: accuracy (VOC mAP@0.5, COCO AP@[.5:.95], COCO AP by size) and speed (median milliseconds per
+// image of predict at batch 1, head decoding included, NMS excluded).
 import type { DetectorModel, Candidates } from '../../runtime/models.js';
 import { readYoloSplit } from '../datasets/yolo-layout.js';
+import { postprocess } from '../nms.js';
+import { evaluateDetections, type DetectionBox, type GroundTruthBox } from '../eval/index.js';
 import { loadSplit } from './data.js';
-import { evaluateDetections, nmsPerClass, type DetectionMetrics } from './evaluate.js';
 
-export interface EvalResult extends DetectionMetrics {
+export interface EvalResult {
   head: string;
   images: number;
+  mAP50: number;
+  mAP: number;
+  apSmall: number;
+  apMedium: number;
+  apLarge: number;
   msPerImage: number;
   scoreThreshold: number;
   iouThreshold: number;
+  /** Ground-truth boxes per COCO area range (< 32², 32²–96², ≥ 96²), so an empty range reads correctly. */
+  counts: { small: number; medium: number; large: number };
 }
 
-export async function evaluateHead(model: DetectorModel, dataDir: string, split: string, head: string, o: { limit?: number; batch?: number; scoreThreshold?: number; iouThreshold?: number; onImage?: () => void } = {}): Promise<EvalResult> {
+export async function evaluateHead(model: DetectorModel, dataDir: string, split: string, head: string, o: { limit?: number; scoreThreshold?: number; iouThreshold?: number; onImage?: () => void } = {}): Promise<EvalResult> {
   const ds = await readYoloSplit(dataDir, split, { limit: o.limit });
   const S = model.inputSize.width;
   if (model.inputSize.height !== S) throw new Error('eval expects a square model input');
   const data = await loadSplit(ds, S);
   const scoreThreshold = o.scoreThreshold ?? 0.01;
   const iouThreshold = o.iouThreshold ?? 0.5;
-  const times: number[] = [];
-  const preds: Candidates[] = [];
   const per = S * S * 3;
-  // The optional 4th argument (score threshold) is part of the shared interface once the faces branch's
-  // PredictOptions lands; models that ignore it just return more candidates.
+  // The optional 4th argument (score threshold) belongs to the shared interface once the faces branch's
+  // PredictOptions lands; a model that ignores it only returns more candidates.
   const predict = model.predict.bind(model) as (p: Uint8Array, b: number, h: string, opts?: { scoreThreshold?: number }) => Promise<Candidates[]>;
-  // Warm-up: the first call compiles/allocates and is not representative.
+  // Warm-up: the first call allocates and is not representative.
   await predict(data.pixels.subarray(0, per), 1, head, { scoreThreshold });
+  const times: number[] = [];
+  const dets: DetectionBox[] = [];
+  const gts: GroundTruthBox[] = [];
+  const counts = { small: 0, medium: 0, large: 0 };
   for (let i = 0; i < data.count; i++) {
+    const image = String(i);
     const t0 = performance.now();
     const [c] = await predict(data.pixels.subarray(i * per, (i + 1) * per), 1, head, { scoreThreshold });
     times.push(performance.now() - t0);
-    preds.push(nmsPerClass(c, iouThreshold, scoreThreshold, 100));
+    const sel = postprocess(c, { scoreThreshold, iouThreshold, maxDetections: 100, method: 'hard' });
+    sel.indices.forEach((k, j) => {
+      dets.push({ image, label: model.labels[c.classes[k]], score: sel.scores[j], box: [c.boxes[4 * k], c.boxes[4 * k + 1], c.boxes[4 * k + 2], c.boxes[4 * k + 3]] });
+    });
+    const g = data.gts[i];
+    for (let j = 0; j < g.classes.length; j++) {
+      const box = [g.boxes[4 * j], g.boxes[4 * j + 1], g.boxes[4 * j + 2], g.boxes[4 * j + 3]] as const;
+      const area = (box[2] - box[0]) * (box[3] - box[1]);
+      if (area < 32 ** 2) counts.small++;
+      else if (area < 96 ** 2) counts.medium++;
+      else counts.large++;
+      gts.push({ image, label: model.labels[g.classes[j]], box });
+    }
     o.onImage?.();
   }
   times.sort((a, b) => a - b);
-  const metrics = evaluateDetections(preds, data.gts, model.labels.length);
-  return { head, images: data.count, msPerImage: times[Math.floor(times.length / 2)], scoreThreshold, iouThreshold, ...metrics };
+  const ev = evaluateDetections(gts, dets, { iouThreshold: 0.5, coco: true, pixelAreas: true });
+  const coco = ev.coco;
+  return {
+    head,
+    images: data.count,
+    mAP50: ev.mAP,
+    mAP: coco?.ap ?? NaN,
+    apSmall: coco?.apSmall ?? NaN,
+    apMedium: coco?.apMedium ?? NaN,
+    apLarge: coco?.apLarge ?? NaN,
+    msPerImage: times[Math.floor(times.length / 2)],
+    scoreThreshold,
+    iouThreshold,
+    counts,
+  };
 }

@@ -31,6 +31,8 @@ export interface TrainOptions {
   /** Stop after this many seconds (a checkpoint is written first); 0 = no limit. */
   maxSeconds: number;
   command: string;
+  /** Mark the model as the default detector in its manifest. */
+  markDefault?: boolean;
   onProgress?: (p: Progress) => void;
   log?: (line: string) => void;
 }
@@ -107,7 +109,7 @@ export async function writeModelFolder(dir: string, model: tf.LayersModel, cfg: 
     kind: 'detector',
     version: new Date().toISOString().slice(0, 10),
     description: `kestrel CNN detector (${o.heads.join(', ')}) trained on ${o.data}`,
-    default: false,
+    default: o.markDefault ?? false,
     input: { width: cfg.inputSize, height: cfg.inputSize, channels: 3 },
     labels: classes,
     heads: o.heads,
