@@ -121,6 +121,8 @@ test('xyxy and yolo formats give the same result as the xywh files they encode',
 test('usage errors exit 2; --help exits 0; the command is registered as "eval map"', async () => {
   assert.equal((await cli(() => run([]))).code, 2);
   assert.equal((await cli(() => run(['--gt', root, '--det', root, '--iou', '1.5']))).code, 2);
+  assert.equal((await cli(() => run(['--gt', root, '--det', root, '--iou', '']))).code, 2);
+  assert.equal((await cli(() => run(['--gt', root, '--det', root, '--iou', '0.5x']))).code, 2);
   assert.equal((await cli(() => run(['--gt', root, '--det', root, '--format', 'coco']))).code, 2);
   assert.equal((await cli(() => run(['--gt', path.join(root, 'nope'), '--det', root]))).code, 2);
   assert.equal((await cli(() => run(['--bogus']))).code, 2);
