@@ -1,12 +1,12 @@
 // npm run bench:nms — per-class NMS of 10,000 boxes over 80 classes: ours (src/vision/nms.ts)
 // against tfjs's built-in kernel run class by class, both in this process, medians and their ratio.
-// Options: --runs N (default 30), --json.
+// Options: --runs N (default 100), --json.
 import { parseArgs } from 'node:util';
 import { initBackend, tf } from '../src/runtime/backend.js';
 import { batchedNms, softNms } from '../src/vision/nms.js';
 import { rng } from '../test/vision/random-boxes.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '100' }, json: { type: 'boolean', default: false } } });
 const runs = Math.max(3, Number(values.runs));
 const info = await initBackend();
 

@@ -83,16 +83,19 @@ test('a malformed line is an error naming the file and line', async () => {
   assert.equal(r.out, '');
 });
 
-test('a detection class absent from the ground truth counts as false positives, with a warning', async () => {
-  const f = folders('unknown', { 'a.txt': 'cat 0 0 10 10\n' }, { 'a.txt': 'cat 0.9 0 0 10 10\nzebra 0.95 0 0 10 10\nzebra 0.5 30 30 10 10\n' });
+test('a detection class absent from the ground truth counts as false positives, with a warning (and so does a detection file without ground truth)', async () => {
+  const f = folders('unknown', { 'a.txt': 'cat 0 0 10 10\n' }, { 'a.txt': 'cat 0.9 0 0 10 10\nzebra 0.95 0 0 10 10\nzebra 0.5 30 30 10 10\n', 'b.txt': 'cat 0.2 0 0 10 10\n' });
   const r = await cli(() => run(['--gt', f.gt, '--det', f.det, '--json']));
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out);
   assert.equal(j.perClass.zebra.fp, 2);
   assert.equal(j.perClass.zebra.tp, 0);
   assert.equal(j.perClass.zebra.npos, 0);
+  // b.txt has no ground-truth file: an image without objects, so its cat is a false positive.
+  assert.equal(j.perClass.cat.fp, 1);
   assert.equal(j.mAP, 1);
   assert.match(r.err, /warning: .*zebra/);
+  assert.match(r.err, /warning: 1 detection file\(s\) without ground truth/);
 });
 
 test('empty folders give mAP 0 and a warning', async () => {
@@ -118,6 +121,8 @@ test('xyxy and yolo formats give the same result as the xywh files they encode',
 test('usage errors exit 2; --help exits 0; the command is registered as "eval map"', async () => {
   assert.equal((await cli(() => run([]))).code, 2);
   assert.equal((await cli(() => run(['--gt', root, '--det', root, '--iou', '1.5']))).code, 2);
+  assert.equal((await cli(() => run(['--gt', root, '--det', root, '--iou', '']))).code, 2);
+  assert.equal((await cli(() => run(['--gt', root, '--det', root, '--iou', '0.5x']))).code, 2);
   assert.equal((await cli(() => run(['--gt', root, '--det', root, '--format', 'coco']))).code, 2);
   assert.equal((await cli(() => run(['--gt', path.join(root, 'nope'), '--det', root]))).code, 2);
   assert.equal((await cli(() => run(['--bogus']))).code, 2);

@@ -78,7 +78,11 @@ test(`Soft-NMS equals tf.image.nonMaxSuppressionWithScore on ${CASES} random cas
   for (let k = 0; k < CASES; k++) {
     const n = sizeFor(k, r);
     const c = randomCase(r, n);
-    const { max, iouT, scoreT } = params(r, n);
+    const p = params(r, n);
+    // Large sets keep all their candidates but stop after 300 selections: tfjs's reference kernel
+    // is quadratic in the selections, and the tie/decay cases are all within the first few hundred.
+    const max = n >= 1000 ? Math.min(p.max, 300) : p.max;
+    const { iouT, scoreT } = p;
     const sigma = 0.05 + r() * 0.95;
     const want = tfSoft(c, max, iouT, scoreT, sigma);
     const got = softNms(c.boxes, c.scores, { method: 'gaussian', sigma, iouThreshold: iouT, scoreThreshold: scoreT, maxOutputs: max });
