@@ -24,3 +24,30 @@ export function identityWasm(args: { inputs: { x: TensorInfo }; backend: WasmBac
   args.backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
+
+let stockCast: KernelFn | undefined;
+
+export function setStockCast(fn: KernelFn): void {
+  stockCast = fn;
+}
+
+/**
+ * Cast to the dtype a tensor already has (ReLU's gradient does one per layer) shares the data.
+ * Cast to bool tests x ≠ 0 (the stock kernel truncates, so 0.5 became false; cpu gives true).
+ */
+export function castWasm(args: { inputs: { x: TensorInfo }; backend: WasmBackend; attrs: { dtype: tf.DataType } }): TensorInfo {
+  const { x } = args.inputs;
+  if (x.dtype === args.attrs.dtype && x.dtype !== 'string') {
+    args.backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  }
+  if (args.attrs.dtype === 'bool' && x.dtype !== 'string') {
+    const out = args.backend.makeOutput(x.shape, 'bool');
+    const src = args.backend.typedArrayFromHeap(x);
+    const dst = args.backend.typedArrayFromHeap(out);
+    for (let i = 0; i < src.length; i++) dst[i] = src[i] !== 0 ? 1 : 0;
+    return out;
+  }
+  if (!stockCast) throw new Error('stock wasm Cast kernel not captured');
+  return stockCast(args as never);
+}

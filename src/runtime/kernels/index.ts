@@ -17,7 +17,8 @@
 //   Tile                 doubling copies (batch-norm gradients)
 //   Slice, Unpack,       heap views instead of readSync copies of the whole input
 //     SplitV, GatherV2
-//   Identity             shares the data (reference count) like the cpu backend, no heap copy
+//   Identity, Cast       share the data (reference count) like the cpu backend, no heap copy
+//                        (Cast only to the tensor's own dtype)
 // KESTREL_WASM_KERNELS=missing registers only the first group (the "before" of bench:train).
 import { tf } from '../backend.js';
 import { batchMatMulWasm, setStockBatchMatMul } from './batch_mat_mul.js';
@@ -25,7 +26,7 @@ import { conv2DBackpropFilterWasm } from './conv2d_backprop_filter.js';
 import { conv2DBackpropInputWasm } from './conv2d_backprop_input.js';
 import { depthwiseBackpropFilterWasm, depthwiseBackpropInputWasm } from './depthwise_backprop.js';
 import { maxPoolGradWasm } from './max_pool_grad.js';
-import { identityWasm, setStockIdentity } from './identity.js';
+import { castWasm, identityWasm, setStockCast, setStockIdentity } from './identity.js';
 import { gatherV2Wasm, setStock, sliceWasm, splitVWasm, unpackWasm } from './slice.js';
 import { meanWasm, setStockMean, setStockSum, sumWasm } from './sum.js';
 import { setStockTile, tileWasm } from './tile.js';
@@ -52,6 +53,7 @@ const REPLACED: [string, unknown, ((fn: never) => void)?][] = [
   ['SplitV', splitVWasm, setStock('SplitV')],
   ['GatherV2', gatherV2Wasm, setStock('GatherV2')],
   ['Identity', identityWasm, setStockIdentity as (fn: never) => void],
+  ['Cast', castWasm, setStockCast as (fn: never) => void],
 ];
 
 const OURS = new Set<unknown>([...MISSING, ...REPLACED].map(([, fn]) => fn));

@@ -217,3 +217,14 @@ test('Identity on wasm shares data safely: clones survive disposal of the source
   v.dispose();
   assert.equal(ids(), before);
 });
+
+test('Cast on wasm: same dtype shares data, other dtypes convert like cpu', async () => {
+  await bothAgree('cast f32→i32→f32', () => tf.cast(tf.cast(tf.mul(t([3, 4], 2), 10), 'int32'), 'float32'), 0);
+  await bothAgree('cast bool', () => tf.cast(tf.cast(t([3, 4], 3), 'bool'), 'float32'), 0);
+  await tf.setBackend('wasm');
+  const a = tf.tensor1d([1.5, -2]);
+  const b = tf.cast(a, 'float32');
+  a.dispose();
+  assert.deepEqual(Array.from(b.dataSync()), [1.5, -2]);
+  b.dispose();
+});
