@@ -5,6 +5,7 @@ import type { ModelLoader } from './models.js';
 
 const LOADERS: Record<string, () => Promise<ModelLoader>> = {
   // Each model family adds its own line here.
+  'forecaster/kestrel': async () => (await import('../sequence/forecaster.js')).loadForecaster,
 };
 
 export function loaderKey(m: Manifest): string {
