@@ -1,43 +1,24 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { FastifyInstance } from 'fastify';
 import { initBackend, tf } from '../../src/runtime/backend.js';
-import type { LoadedModel, ModelRegistry } from '../../src/runtime/models.js';
-import { ProblemError } from '../../src/server/errors.js';
-import { sequenceRoutes } from '../../src/server/routes/sequence.js';
+import { buildApp } from '../../src/server/app.js';
+import { defaultConfig } from '../../src/server/config.js';
+import { registryOf } from '../server/fake-registry.js';
 import type { TrainResult } from '../../src/sequence/train.js';
 import { syntheticDaily, tinyModel } from './tiny-model.js';
 
-// A bare Fastify with the same compilers and a problem+json renderer, until the app factory lands.
+// The real app factory, serving two small trained forecasters.
 let app: FastifyInstance;
 let dated: TrainResult;
 let plain: TrainResult;
-
-function registryOf(models: LoadedModel[]): ModelRegistry {
-  return {
-    list: () => models,
-    get: (n) => models.find((m) => m.manifest.name === n),
-    defaultOf: ((kind: string) => models.find((m) => m.kind === kind && m.manifest.default) ?? models.find((m) => m.kind === kind)) as ModelRegistry['defaultOf'],
-    failures: [],
-  };
-}
 
 before(async () => {
   await initBackend();
   dated = await tinyModel({ name: 'tiny-dated' });
   plain = await tinyModel({ name: 'tiny-plain', calendar: false });
   plain.manifest.default = true;
-  app = Fastify().withTypeProvider<ZodTypeProvider>();
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  app.setErrorHandler((err: FastifyError, _req, reply) => {
-    if (err instanceof ProblemError) return reply.code(err.status).type('application/problem+json').send({ title: err.title, status: err.status, detail: err.detail, ...err.extensions });
-    const status = err.statusCode ?? 500;
-    return reply.code(status).type('application/problem+json').send({ title: 'Invalid request', status, detail: err.message, errors: err.validation });
-  });
-  await app.register(sequenceRoutes, { registry: registryOf([dated.model, plain.model]) });
-  await app.ready();
+  app = await buildApp({ config: defaultConfig(), registry: registryOf([dated.model, plain.model]), logger: false });
 });
 
 after(async () => {
@@ -98,7 +79,7 @@ test('horizon, date and field errors are 400s; an unknown model is 404', async (
   await expect400(await post({ series, horizon: 0 }), /horizon must be at least 1/);
   await expect400(await post({ series, horizon: 1.5 }), /horizon must be an integer/);
   await expect400(await post({ series, horizon: 4 }), /maximum of 3/);
-  await expect400(await post({ model: 'tiny-dated', series, horizon: 1 }), /"end"/);
+  await expect400(await post({ model: 'tiny-dated', series, horizon: 1 }), /calendar features: give/);
   await expect400(await post({ model: 'tiny-dated', series, horizon: 1, end: '25/12/2000' }), /YYYY-MM-DD/);
   await expect400(await post({ series, horizon: 1, end: '2000-12-25' }), /no calendar/);
   await expect400(await post({ series, horizon: 1, extra: true }), /extra|Unrecognized/i);

@@ -2,11 +2,11 @@
 // Shape errors (non-numbers, NaN/Infinity, more than 10,000 values) fail schema validation; the
 // model-dependent ones (shorter than the window, horizon beyond the model's maximum, missing date) are
 // checked here against the chosen model. Both come back as 400 problem documents naming the field.
-import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ProblemError } from '../errors.js';
-import type { ForecasterModel, ModelRegistry } from '../../runtime/models.js';
+import { problemSchema } from '../plugins/problem.js';
+import type { ForecasterModel } from '../../runtime/models.js';
 import { ForecastInputError, type ForecastOptions } from '../../sequence/forecaster.js';
 
 export const MAX_SERIES = 10_000;
@@ -45,34 +45,25 @@ type DatedForecaster = ForecasterModel & {
 };
 
 function bad(detail: string, field: string): ProblemError {
-  return new ProblemError({ status: 400, title: 'Invalid forecast request', detail, type: 'invalid-request', extensions: { errors: [{ path: field, message: detail }] } });
+  return new ProblemError({ status: 400, title: 'Invalid forecast request', detail, type: 'invalid-request', extensions: { errors: [{ field: `body/${field}`, message: detail }] } });
 }
 
-export interface SequenceRoutesOptions {
-  /** Defaults to the app's `registry` decoration. */
-  registry?: ModelRegistry;
-}
-
-export const sequenceRoutes: FastifyPluginAsyncZod<SequenceRoutesOptions> = async (app, opts) => {
-  const registry = (): ModelRegistry => {
-    const r = opts.registry ?? (app as FastifyInstance & { registry?: ModelRegistry }).registry;
-    if (!r) throw new ProblemError({ status: 503, title: 'No model registry', detail: 'the service has no models loaded' });
-    return r;
-  };
-
+export const sequenceRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/v1/sequence/forecast',
     {
+      preHandler: app.authenticate,
       schema: {
         summary: 'Forecast the next values of a series',
         tags: ['sequence'],
+        security: app.securityRequirement,
         body: forecastBody,
-        response: { 200: forecastReply },
+        response: { 200: forecastReply, 400: problemSchema, 401: problemSchema, 404: problemSchema, 503: problemSchema },
       },
     },
     async (req) => {
       const { model: name, series, horizon, end, intervals } = req.body;
-      const reg = registry();
+      const reg = app.registry;
       let model: ForecasterModel | undefined;
       if (name !== undefined) {
         const m = reg.get(name);
