@@ -172,11 +172,11 @@ export async function loadForecaster(manifest: Manifest, dir: string): Promise<S
   const nc = netConfigOf(c);
   const nets: tf.LayersModel[] = [];
   try {
-    for (const [i, mem] of c.members.entries()) {
+    for (const mem of c.members) {
       const buf = await readFile(join(dir, mem.file));
       if (buf.byteLength % 4 !== 0) throw new Error(`${mem.file} is not a float32 file`);
       const data = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-      const net = buildNet(nc, 1000 + i);
+      const net = buildNet(nc);
       nets.push(net);
       importWeights(net, mem.shapes.map((shape) => ({ shape })), data);
     }

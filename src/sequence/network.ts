@@ -18,13 +18,13 @@ export interface NetConfig {
   highway: boolean;
 }
 
-export function buildNet(c: NetConfig, seed: number): tf.LayersModel {
+/** `seed` undefined: weights are about to be overwritten from disk, so skip the (QR-based) random init. */
+export function buildNet(c: NetConfig, seed?: number): tf.LayersModel {
   const input = tf.input({ shape: [c.window, c.features] });
-  const rnnOpts = {
-    units: c.units,
-    kernelInitializer: tf.initializers.glorotUniform({ seed }),
-    recurrentInitializer: tf.initializers.orthogonal({ seed: seed + 1 }),
-  };
+  const rnnOpts =
+    seed === undefined
+      ? { units: c.units, kernelInitializer: 'zeros' as const, recurrentInitializer: 'zeros' as const }
+      : { units: c.units, kernelInitializer: tf.initializers.glorotUniform({ seed }), recurrentInitializer: tf.initializers.orthogonal({ seed: seed + 1 }) };
   const encoder =
     c.cell === 'gru'
       ? tf.layers.gru(rnnOpts)
@@ -33,7 +33,7 @@ export function buildNet(c: NetConfig, seed: number): tf.LayersModel {
         : tf.layers.bidirectional({ layer: tf.layers.lstm(rnnOpts) as unknown as tf.RNN, mergeMode: 'concat' });
   const state = encoder.apply(input) as tf.SymbolicTensor;
   let out = tf.layers
-    .dense({ units: c.outputs, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }) })
+    .dense({ units: c.outputs, kernelInitializer: seed === undefined ? 'zeros' : tf.initializers.glorotUniform({ seed: seed + 2 }) })
     .apply(state) as tf.SymbolicTensor;
   if (c.highway) {
     const flat = tf.layers.flatten().apply(input) as tf.SymbolicTensor;
