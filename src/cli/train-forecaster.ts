@@ -141,7 +141,7 @@ export async function run(argv: string[]): Promise<number> {
       train: [at(0), at(testStart - r.validation.n1 - 1)],
       validation: [at(testStart - r.validation.n1), at(testStart - 1)],
       test: [at(testStart), at(data.values.length - 1)],
-      note: 'scaler fitted on train only; early stopping and interval quantiles on validation; test used once for these figures',
+      note: 'scaler fitted on train only; early stopping and interval quantiles on validation; the test period only scores the result',
     },
     seed: Number(a.seed),
     command: `kestrel train forecaster ${argv.join(' ')}`,
