@@ -142,7 +142,8 @@ export class SequenceForecaster implements ForecasterModel {
       const end = opts.end;
       if (end === undefined) throw new ForecastInputError(`this model uses calendar features: give "end", the ${freq === 'daily' ? 'date (YYYY-MM-DD)' : 'month (YYYY-MM)'} of the last value`);
       const ok = freq === 'daily' ? /^\d{4}-\d{2}-\d{2}$/.test(end) : /^\d{4}-\d{2}$/.test(end);
-      if (!ok) throw new ForecastInputError(`"end" must be ${freq === 'daily' ? 'YYYY-MM-DD' : 'YYYY-MM'} for this model`);
+      // The round trip catches dates such as 1990-02-31, which Date would silently roll into March.
+      if (!ok || shiftTime(end, freq, 0) !== end) throw new ForecastInputError(`"end" must be a valid ${freq === 'daily' ? 'YYYY-MM-DD date' : 'YYYY-MM month'} for this model, got "${end}"`);
       timeAt = (i) => shiftTime(end, freq, i - (n - 1));
     }
     // Only the last window matters; slicing keeps the scaling work independent of the series length.

@@ -81,6 +81,7 @@ test('horizon, date and field errors are 400s; an unknown model is 404', async (
   await expect400(await post({ series, horizon: 4 }), /maximum of 3/);
   await expect400(await post({ model: 'tiny-dated', series, horizon: 1 }), /calendar features: give/);
   await expect400(await post({ model: 'tiny-dated', series, horizon: 1, end: '25/12/2000' }), /YYYY-MM-DD/);
+  await expect400(await post({ model: 'tiny-dated', series, horizon: 1, end: '2000-02-31' }), /valid YYYY-MM-DD/);
   await expect400(await post({ series, horizon: 1, end: '2000-12-25' }), /no calendar/);
   await expect400(await post({ series, horizon: 1, extra: true }), /extra|Unrecognized/i);
   const res = await post({ model: 'nope', series, horizon: 1 });
