@@ -15,6 +15,8 @@ export const COMMANDS: Record<string, { module: string; summary: string }> = {
   'eval detector': { module: 'eval-detector', summary: 'mAP50, COCO mAP and AP by size of a detector head on a split' },
   detect: { module: 'detect', summary: 'detect objects in image files with a detector model' },
   'eval map': { module: 'eval-map', summary: 'mAP of detection files against ground truth (VOC/COCO)' },
+  'train forecaster': { module: 'train-forecaster', summary: 'train an LSTM/GRU/BiLSTM forecaster on a CSV column' },
+  'eval forecaster': { module: 'eval-forecaster', summary: 'score a forecaster and the baselines over a test period' },
 };
 
 function usage(): string {

@@ -7,6 +7,7 @@ const LOADERS: Record<string, () => Promise<ModelLoader>> = {
   // Each model family adds its own line here.
   'detector/faceapi': async () => (await import('../vision/faces/loader.js')).loadFaceDetector,
   'detector/kestrel': async () => (await import('../vision/detector/loader.js')).loadKestrelDetector,
+  'forecaster/kestrel': async () => (await import('../sequence/forecaster.js')).loadForecaster,
 };
 
 export function loaderKey(m: Manifest): string {

@@ -17,6 +17,7 @@ import healthRoutes from './routes/health.js';
 import infoRoutes from './routes/info.js';
 import modelsRoutes from './routes/models.js';
 import { detectionApi, detectionApiOptions } from './routes/detect.js';
+import sequenceRoutes from './routes/sequence.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -44,6 +45,7 @@ export const ROUTES: { plugin: AnyPlugin; options?: (app: FastifyInstance) => Re
   { plugin: infoRoutes },
   { plugin: modelsRoutes },
   { plugin: detectionApi, options: detectionApiOptions },
+  { plugin: sequenceRoutes },
 ];
 
 export interface BuildAppOptions {
