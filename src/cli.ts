@@ -8,6 +8,8 @@ type CommandModule = { run(argv: string[]): Promise<number> };
 /** "command" or "command subcommand" → module under src/cli/, with a one-line summary. */
 export const COMMANDS: Record<string, { module: string; summary: string }> = {
   // Each capability adds its own line here.
+  serve: { module: 'serve', summary: 'serve the models over HTTP (same as npm start)' },
+  models: { module: 'models', summary: 'list the models in the models folder (--json)' },
 };
 
 function usage(): string {

@@ -1,0 +1,177 @@
+// The app factory: everything about the HTTP service except listening. Tests drive it with inject().
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { ModelRegistry } from '../runtime/models.js';
+import { loadRegistry } from '../runtime/registry.js';
+import { defaultConfig, type Config } from './config.js';
+import { BEARER_SECURITY, requireApiKey, type AuthPreHandler } from './plugins/auth.js';
+import { installMetrics } from './plugins/metrics.js';
+import { installProblemHandling } from './plugins/problem.js';
+import { packageVersion } from './version.js';
+import healthRoutes from './routes/health.js';
+import infoRoutes from './routes/info.js';
+import modelsRoutes from './routes/models.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The loaded models; route plugins read it per request. */
+    registry: ModelRegistry;
+    config: Config;
+    /** preHandler enforcing KESTREL_API_KEY (a no-op when none is set): `{ preHandler: app.authenticate }`. */
+    authenticate: AuthPreHandler;
+    /** OpenAPI `security` for routes behind app.authenticate. */
+    securityRequirement: { bearerAuth: string[] }[];
+    /** True once shutdown began; /readyz then answers 503. */
+    draining: boolean;
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyPlugin = FastifyPluginAsync<any>;
+
+/**
+ * Route groups, registered in order. A new group is one line: its plugin and, if it takes any,
+ * its options computed from the app (config, registry).
+ */
+export const ROUTES: { plugin: AnyPlugin; options?: (app: FastifyInstance) => Record<string, unknown> }[] = [
+  { plugin: healthRoutes },
+  { plugin: infoRoutes },
+  { plugin: modelsRoutes },
+];
+
+export interface BuildAppOptions {
+  config?: Config;
+  /** The models to serve; when absent they are loaded from config.modelsDir. */
+  registry?: ModelRegistry;
+  /** false silences logs (tests); an object adds pino options; a function builds on the defaults. */
+  logger?: boolean | FastifyServerOptions['logger'];
+  /** Extra plugins registered after ROUTES (tests, embedding). */
+  plugins?: AnyPlugin[];
+}
+
+// Query parameters that can carry secrets (the DeepStack API sends api_key in the form or query).
+const SECRET_QUERY = /([?&](?:api_key|apikey|key|token|access_token)=)[^&#]*/gi;
+
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_QUERY, '$1[REDACTED]');
+}
+
+// An inbound id is reused (so traces join across services) only if it cannot smuggle anything into logs.
+const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export function loggerOptions(config: Config): Exclude<FastifyServerOptions['logger'], boolean | undefined> {
+  return {
+    level: config.logLevel,
+    // Fastify's request serializer logs no headers or bodies; these paths guard against anyone adding them.
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'headers.authorization', 'body', 'req.body', 'image', 'images'],
+      censor: '[REDACTED]',
+    },
+    serializers: {
+      req(req: { method: string; url: string; hostname?: string; ip?: string; id?: string }) {
+        return { method: req.method, url: redactUrl(req.url), host: req.hostname, remoteAddress: req.ip };
+      },
+    },
+  };
+}
+
+export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const config = opts.config ?? defaultConfig();
+  const logger = opts.logger === false ? false : opts.logger === undefined || opts.logger === true ? loggerOptions(config) : { ...loggerOptions(config), ...(opts.logger as object) };
+
+  const app = Fastify({
+    logger,
+    bodyLimit: config.bodyLimit,
+    requestTimeout: config.requestTimeoutMs,
+    trustProxy: config.trustProxy,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // Requests arriving during shutdown get 503 while in-flight ones finish.
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installProblemHandling(app);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  // While draining, each finished response also ends its keep-alive connection; otherwise an idle
+  // client socket would hold the server open until the shutdown bound.
+  app.addHook('onSend', async (_request, reply) => {
+    if (app.draining) reply.header('connection', 'close');
+  });
+  app.addHook('preClose', async () => {
+    app.draining = true;
+  });
+
+  const registry = opts.registry ?? (await loadRegistryLogged(config, app));
+  app.decorate('registry', registry);
+  app.decorate('config', config);
+  app.decorate('authenticate', requireApiKey(config.apiKey));
+  app.decorate('securityRequirement', BEARER_SECURITY);
+  app.decorate('draining', false);
+
+  await app.register(helmet, {
+    global: true,
+    // Swagger UI runs inline scripts; the JSON API gains nothing from a CSP.
+    contentSecurityPolicy: false,
+  });
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, { origin: config.corsOrigins.includes('*') ? true : config.corsOrigins, exposedHeaders: ['x-request-id', 'retry-after'] });
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Kestrel',
+        version: packageVersion(),
+        description: 'Object detection (sliding-window, YOLO-style and SSD-style heads), character-level text generation and time-series forecasting over HTTP. Errors are RFC 9457 application/problem+json.',
+        license: { name: 'MIT', identifier: 'MIT' },
+      },
+      tags: [
+        { name: 'health', description: 'Liveness and readiness' },
+        { name: 'service', description: 'Deployment information' },
+        { name: 'models', description: 'Loaded models' },
+      ],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'Enforced only when the server runs with KESTREL_API_KEY set.' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  if (config.docs) await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  installMetrics(app);
+  for (const r of ROUTES) await app.register(r.plugin, r.options?.(app) ?? {});
+  for (const p of opts.plugins ?? []) await app.register(p);
+
+  await app.ready();
+  return app;
+}
+
+async function loadRegistryLogged(config: Config, app: FastifyInstance): Promise<ModelRegistry> {
+  const registry = await loadRegistry(config.modelsDir, {
+    onModel: (e) => {
+      if (e.ok) app.log.info({ model: e.name, ms: Math.round(e.ms) }, 'model loaded');
+      else app.log.error({ model: e.name, dir: e.dir, error: e.error }, 'model skipped: it could not be loaded');
+    },
+  });
+  if (registry.list().length === 0) app.log.warn({ modelsDir: config.modelsDir }, 'no models loaded; /readyz answers 503 until models are added and the service restarts');
+  return registry;
+}

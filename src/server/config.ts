@@ -1,0 +1,110 @@
+// Service settings come from the environment only, validated once at start-up so that a typo in a
+// deployment fails loudly, naming the variable, instead of serving with a silent default.
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+import { BACKEND_CHOICES } from '../runtime/backend.js';
+
+/** The package root: two levels above this file both in src/ (tsx) and in dist/src/ (built). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(resolve(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+  return dir;
+}
+
+const intFrom = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** Every variable the service reads, with its default; README's table lists the same. */
+export const envSchema = z.object({
+  PORT: intFrom(0, 65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KESTREL_BACKEND: z.enum(BACKEND_CHOICES).default('auto'),
+  KESTREL_MODELS_DIR: z.string().min(1).optional(),
+  KESTREL_API_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
+  KESTREL_BODY_LIMIT: intFrom(1024, 1024 * 1024 * 1024).default(10 * 1024 * 1024),
+  KESTREL_SHUTDOWN_TIMEOUT_MS: intFrom(0, 10 * 60 * 1000).default(10_000),
+  KESTREL_REQUEST_TIMEOUT_MS: intFrom(0, 10 * 60 * 1000).default(60_000),
+  KESTREL_CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []))
+    .pipe(z.array(z.union([z.literal('*'), z.url({ message: 'must be a comma-separated list of origins (https://host[:port]) or *' })]))),
+  KESTREL_TRUST_PROXY: bool.default(false),
+  KESTREL_DOCS: bool.default(true),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  backend: z.infer<typeof envSchema>['KESTREL_BACKEND'];
+  modelsDir: string;
+  apiKey?: string;
+  bodyLimit: number;
+  shutdownTimeoutMs: number;
+  requestTimeoutMs: number;
+  corsOrigins: string[];
+  trustProxy: boolean;
+  docs: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the settings from an environment (process.env by default); throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "unset", as in most shells' `FOO= cmd`.
+  const present = Object.fromEntries(Object.keys(envSchema.shape).flatMap((k) => (env[k] !== undefined && env[k] !== '' ? [[k, env[k]]] : [])));
+  const r = envSchema.safeParse(present);
+  if (!r.success) {
+    throw new ConfigError(
+      r.error.issues.map((i) => {
+        const variable = String(i.path[0] ?? '?');
+        const given = present[variable];
+        // The key itself is never echoed: it is a secret.
+        const shown = variable === 'KESTREL_API_KEY' || given === undefined ? '' : ` (got ${JSON.stringify(given)})`;
+        return { variable, message: `${i.message}${shown}` };
+      }),
+    );
+  }
+  const e = r.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    backend: e.KESTREL_BACKEND,
+    modelsDir: resolve(e.KESTREL_MODELS_DIR ?? resolve(packageRoot(), 'models')),
+    apiKey: e.KESTREL_API_KEY,
+    bodyLimit: e.KESTREL_BODY_LIMIT,
+    shutdownTimeoutMs: e.KESTREL_SHUTDOWN_TIMEOUT_MS,
+    requestTimeoutMs: e.KESTREL_REQUEST_TIMEOUT_MS,
+    corsOrigins: e.KESTREL_CORS_ORIGINS,
+    trustProxy: e.KESTREL_TRUST_PROXY,
+    docs: e.KESTREL_DOCS,
+  };
+}
+
+/** Settings for tests and library use: defaults, overridden field by field. */
+export function defaultConfig(over: Partial<Config> = {}): Config {
+  return { ...loadConfig({}), ...over };
+}
