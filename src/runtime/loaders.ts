@@ -5,6 +5,7 @@ import type { ModelLoader } from './models.js';
 
 const LOADERS: Record<string, () => Promise<ModelLoader>> = {
   // Each model family adds its own line here.
+  'char-rnn/kestrel': async () => (await import('../text/char_rnn_model.js')).loadCharRnn,
 };
 
 export function loaderKey(m: Manifest): string {

@@ -16,6 +16,7 @@ import { packageVersion } from './version.js';
 import healthRoutes from './routes/health.js';
 import infoRoutes from './routes/info.js';
 import modelsRoutes from './routes/models.js';
+import textRoutes from './routes/text.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -42,6 +43,7 @@ export const ROUTES: { plugin: AnyPlugin; options?: (app: FastifyInstance) => Re
   { plugin: healthRoutes },
   { plugin: infoRoutes },
   { plugin: modelsRoutes },
+  { plugin: textRoutes },
 ];
 
 export interface BuildAppOptions {
@@ -144,6 +146,7 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
         { name: 'health', description: 'Liveness and readiness' },
         { name: 'service', description: 'Deployment information' },
         { name: 'models', description: 'Loaded models' },
+        { name: 'text', description: 'Character-level text generation and scoring' },
       ],
       components: {
         securitySchemes: {
