@@ -1,20 +1,18 @@
 // One-character-at-a-time inference on plain Float32Arrays. For batch 1 a step is a few matrix-vector
-// products; doing them in JS avoids tfjs's per-op dispatch and tensor bookkeeping, which at this size
-// costs more than the arithmetic. The state lives here, so each new character costs one step and the
-// prefix is never recomputed.
+// products; doing them outside tfjs avoids its per-op dispatch and tensor bookkeeping, which at this
+// size costs more than the arithmetic. The state lives here, so each new character costs one step and
+// the prefix is never recomputed.
 import type { NamedArray } from './network.js';
 import type { CellType } from '../runtime/rnn/index.js';
+import { matVec, matrix, type MatVec, type Matrix } from './matvec.js';
 
 interface LayerWeights {
-  inputSize: number;
   /** Layer 0 (one-hot input): the kernel rows [vocab][G·H], gathered by character id. */
   embed?: Float32Array;
-  /**
-   * Transposed, concatenated weights: row j holds the inputs' weights into gate unit j, first the
-   * input part (absent for layer 0) then the recurrent part, so each unit is one contiguous dot product.
-   */
-  wt: Float32Array;
-  rowLen: number;
+  /** Index of W_xᵀ [G·H × input] in the matrix list (layers > 0). */
+  wx?: number;
+  /** Index of U ᵀ [G·H × H]. */
+  wh: number;
   bias: Float32Array;
 }
 
@@ -23,15 +21,16 @@ export interface StepperWeights {
   hidden: number;
   vocabSize: number;
   layers: LayerWeights[];
-  /** Output kernel transposed: [vocab][H]. */
-  outT: Float32Array;
+  /** Index of the output kernel transposed, [vocab × H]. */
+  out: number;
   outB: Float32Array;
+  mats: MatVec;
 }
 
 const GATES: Record<CellType, number> = { lstm: 4, gru: 3, rnn: 1 };
 
 /** Rearranges the trained tensors (names from CharRnnNet.tensorNames) for stepping. */
-export function stepperWeights(cell: CellType, layers: number, arrays: NamedArray[]): StepperWeights {
+export function stepperWeights(cell: CellType, layers: number, arrays: NamedArray[], make: (m: Matrix[]) => MatVec = matVec): StepperWeights {
   const byName = new Map(arrays.map((a) => [a.name, a]));
   const get = (n: string) => {
     const a = byName.get(n);
@@ -39,47 +38,29 @@ export function stepperWeights(cell: CellType, layers: number, arrays: NamedArra
     return a;
   };
   const G = GATES[cell];
-  const out = get('output/kernel');
-  const [H, V] = out.shape;
+  const outK = get('output/kernel');
+  const [H, V] = outK.shape;
+  const GH = G * H;
+  const mats: Matrix[] = [];
+  const add = (m: Matrix) => mats.push(m) - 1;
   const ls: LayerWeights[] = [];
   for (let l = 0; l < layers; l++) {
     const k = get(`layer${l}/kernel`);
     const u = get(`layer${l}/recurrent_kernel`);
     const b = get(`layer${l}/bias`);
     const I = k.shape[0];
-    const GH = G * H;
     if (k.shape[1] !== GH || u.shape[0] !== H || u.shape[1] !== GH || b.shape[0] !== GH) throw new Error(`layer${l}: shapes do not fit ${cell} with hidden ${H}`);
-    const inPart = l === 0 ? 0 : I;
-    const rowLen = inPart + H;
-    const wt = new Float32Array(GH * rowLen);
-    for (let j = 0; j < GH; j++) {
-      const r = j * rowLen;
-      for (let i = 0; i < inPart; i++) wt[r + i] = k.data[i * GH + j];
-      for (let i = 0; i < H; i++) wt[r + inPart + i] = u.data[i * GH + j];
-    }
-    ls.push({ inputSize: I, embed: l === 0 ? Float32Array.from(k.data) : undefined, wt, rowLen, bias: Float32Array.from(b.data) });
+    if (l === 0 && I !== V) throw new Error(`layer0 input ${I} ≠ vocabulary ${V}`);
+    if (l > 0 && I !== H) throw new Error(`layer${l} input ${I} ≠ hidden ${H}`);
+    ls.push({
+      embed: l === 0 ? Float32Array.from(k.data) : undefined,
+      wx: l === 0 ? undefined : add(matrix(GH, I, (r, c) => k.data[c * GH + r])),
+      wh: add(matrix(GH, H, (r, c) => u.data[c * GH + r])),
+      bias: Float32Array.from(b.data),
+    });
   }
-  if (ls[0].inputSize !== V) throw new Error(`layer0 input ${ls[0].inputSize} ≠ vocabulary ${V}`);
-  const outT = new Float32Array(V * H);
-  for (let v = 0; v < V; v++) for (let i = 0; i < H; i++) outT[v * H + i] = out.data[i * V + v];
-  return { cell, hidden: H, vocabSize: V, layers: ls, outT, outB: Float32Array.from(get('output/bias').data) };
-}
-
-// Four accumulators break the add dependency chain, which is what bounds a scalar dot product.
-function dot(w: Float32Array, off: number, x: Float32Array, xOff: number, n: number): number {
-  let a0 = 0;
-  let a1 = 0;
-  let a2 = 0;
-  let a3 = 0;
-  let i = 0;
-  for (; i + 3 < n; i += 4) {
-    a0 += w[off + i] * x[xOff + i];
-    a1 += w[off + i + 1] * x[xOff + i + 1];
-    a2 += w[off + i + 2] * x[xOff + i + 2];
-    a3 += w[off + i + 3] * x[xOff + i + 3];
-  }
-  for (; i < n; i++) a0 += w[off + i] * x[xOff + i];
-  return a0 + a1 + a2 + a3;
+  const out = add(matrix(V, H, (r, c) => outK.data[c * V + r]));
+  return { cell, hidden: H, vocabSize: V, layers: ls, out, outB: Float32Array.from(get('output/bias').data), mats: make(mats) };
 }
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
@@ -88,17 +69,16 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 export class Stepper {
   private readonly h: Float32Array[];
   private readonly c: Float32Array[];
-  /** Per layer: [input (layers > 0) | h_prev] as one vector, the right operand of every dot. */
-  private readonly xin: Float32Array[];
-  private readonly z: Float32Array;
+  private readonly zx: Float32Array;
+  private readonly zh: Float32Array;
   readonly logits: Float32Array;
 
   constructor(readonly w: StepperWeights) {
     const H = w.hidden;
     this.h = w.layers.map(() => new Float32Array(H));
     this.c = w.layers.map(() => new Float32Array(H));
-    this.xin = w.layers.map((l) => new Float32Array(l.rowLen));
-    this.z = new Float32Array(GATES[w.cell] * H);
+    this.zx = new Float32Array(GATES[w.cell] * H);
+    this.zh = new Float32Array(GATES[w.cell] * H);
     this.logits = new Float32Array(w.vocabSize);
   }
 
@@ -108,52 +88,42 @@ export class Stepper {
 
   /** Feeds character `id`; afterwards `logits` scores the next character. */
   step(id: number): Float32Array {
-    const { w, z } = this;
+    const { w, zx, zh } = this;
     const H = w.hidden;
-    const G = GATES[w.cell];
-    if (!(id >= 0 && id < w.vocabSize)) throw new Error(`id ${id} outside the vocabulary`);
+    const GH = GATES[w.cell] * H;
+    if (!(Number.isInteger(id) && id >= 0 && id < w.vocabSize)) throw new Error(`id ${id} outside the vocabulary`);
     for (let l = 0; l < w.layers.length; l++) {
       const L = w.layers[l];
-      const xin = this.xin[l];
-      const inPart = L.rowLen - H;
-      if (l > 0) xin.set(this.h[l - 1], 0);
-      xin.set(this.h[l], inPart);
-      const GH = G * H;
-      const rec = w.cell === 'gru' ? 2 * H : GH; // gru: the candidate's recurrent part is kept apart (reset-after)
-      for (let j = 0; j < GH; j++) {
-        let s = L.bias[j] + (L.embed ? L.embed[id * GH + j] : 0);
-        if (j < rec) s += dot(L.wt, j * L.rowLen, xin, 0, L.rowLen);
-        z[j] = s;
-      }
+      // zx = input projection + bias, zh = recurrent product (kept apart: the GRU candidate needs both).
+      if (L.embed) zx.set(L.embed.subarray(id * GH, (id + 1) * GH));
+      else w.mats.run(L.wx!, this.h[l - 1], zx);
+      for (let j = 0; j < GH; j++) zx[j] += L.bias[j];
       const h = this.h[l];
+      w.mats.run(L.wh, h, zh);
       if (w.cell === 'lstm') {
         const c = this.c[l];
         for (let k = 0; k < H; k++) {
-          const i = sigmoid(z[k]);
-          const f = sigmoid(z[H + k]);
-          const g = Math.tanh(z[2 * H + k]);
-          const o = sigmoid(z[3 * H + k]);
+          const i = sigmoid(zx[k] + zh[k]);
+          const f = sigmoid(zx[H + k] + zh[H + k]);
+          const g = Math.tanh(zx[2 * H + k] + zh[2 * H + k]);
+          const o = sigmoid(zx[3 * H + k] + zh[3 * H + k]);
           c[k] = f * c[k] + i * g;
           h[k] = o * Math.tanh(c[k]);
         }
       } else if (w.cell === 'gru') {
-        // n = tanh(x_n + r ⊙ (h·U_n)): the input and recurrent parts of the candidate are separate dots.
+        // Reset after the recurrent product: n = tanh(x_n + r ⊙ (h·U_n)).
         for (let k = 0; k < H; k++) {
-          const j = 2 * H + k;
-          const row = j * L.rowLen;
-          const xn = z[j] + (inPart ? dot(L.wt, row, xin, 0, inPart) : 0);
-          const hn = dot(L.wt, row + inPart, xin, inPart, H);
-          const zz = sigmoid(z[k]);
-          const r = sigmoid(z[H + k]);
-          const n = Math.tanh(xn + r * hn);
-          h[k] = (1 - zz) * n + zz * xin[inPart + k];
+          const z = sigmoid(zx[k] + zh[k]);
+          const r = sigmoid(zx[H + k] + zh[H + k]);
+          const n = Math.tanh(zx[2 * H + k] + r * zh[2 * H + k]);
+          h[k] = (1 - z) * n + z * h[k];
         }
       } else {
-        for (let k = 0; k < H; k++) h[k] = Math.tanh(z[k]);
+        for (let k = 0; k < H; k++) h[k] = Math.tanh(zx[k] + zh[k]);
       }
     }
-    const top = this.h[w.layers.length - 1];
-    for (let v = 0; v < w.vocabSize; v++) this.logits[v] = w.outB[v] + dot(w.outT, v * H, top, 0, H);
+    w.mats.run(w.out, this.h[w.layers.length - 1], this.logits);
+    for (let v = 0; v < w.vocabSize; v++) this.logits[v] += w.outB[v];
     return this.logits;
   }
 }
