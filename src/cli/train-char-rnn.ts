@@ -30,6 +30,8 @@ Trains a character-level recurrent language model. The last 10% of the corpus is
   --eval-chars N        characters used by the periodic estimate (default 20000)
   --checkpoint-every SEC  checkpoint period in seconds (default 300)
   --val-fraction F      validation fraction at the end of the corpus (default 0.1)
+  --val-limit N         final validation on the first N validation characters only (quick experiments)
+  --samples N           samples written to metrics.json (default 3)
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -56,6 +58,8 @@ export async function run(argv: string[]): Promise<number> {
       'eval-chars': { type: 'string', default: '20000' },
       'checkpoint-every': { type: 'string', default: '300' },
       'val-fraction': { type: 'string', default: '0.1' },
+      'val-limit': { type: 'string' },
+      samples: { type: 'string', default: '3' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -106,6 +110,8 @@ export async function run(argv: string[]): Promise<number> {
       evalChars: int('eval-chars', v['eval-chars']),
       checkpointEverySec: num('checkpoint-every', v['checkpoint-every'], 1, 1e9),
       valFraction: num('val-fraction', v['val-fraction'], 0.001, 0.5),
+      valLimit: v['val-limit'] === undefined ? undefined : int('val-limit', v['val-limit']),
+      samples: int('samples', v.samples, 0),
       command: `kestrel train char-rnn ${argv.join(' ')}`,
     };
   } catch (err) {

@@ -44,6 +44,8 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Samples written into metrics.json at the end. */
   samples?: number;
+  /** Final validation on only the first N validation characters (quick experiments); all when absent. */
+  valLimit?: number;
 }
 
 export interface TrainResult {
@@ -293,15 +295,16 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }
   disposeState(state);
   const trainSeconds = secondsBefore + elapsed();
-  log(`training stopped at step ${step}; final validation on all ${valIds.length} characters ...`);
-  const valLoss = evaluate(net, valIds);
+  const finalVal = o.valLimit ? valIds.subarray(0, Math.min(o.valLimit, valIds.length)) : valIds;
+  log(`training stopped at step ${step}; final validation on ${finalVal.length} of ${valIds.length} validation characters ...`);
+  const valLoss = evaluate(net, finalVal);
   await checkpoint(true);
   const samples: string[] = [];
   const samplePrompt = vocab.unknown('ROMEO:\n').length ? '' : 'ROMEO:\n';
   for (let i = 0; i < (o.samples ?? 3); i++) samples.push(sampleFromNet(net, vocab, samplePrompt, 300, 0.8, o.seed + i));
   const metrics = {
     data: o.corpus,
-    split: { validation: `last ${Math.round(o.valFraction * 100)}% of the characters`, trainChars: trainIds.length, valChars: valIds.length },
+    split: { validation: `last ${Math.round(o.valFraction * 100)}% of the characters`, trainChars: trainIds.length, valChars: valIds.length, valCharsScored: finalVal.length },
     seed: o.seed,
     command: o.command,
     model: { ...netConfig, params: net.paramCount() },
