@@ -31,10 +31,17 @@ if (process.argv[1]?.endsWith('profile_kernels.ts')) {
     const tg = tf.randomUniform([32, 64], 0, 65, 'int32') as tf.Tensor2D;
     await profileStep(() => m.step(ids, tg), `${what} train step`);
   }
-  if (what === 'conv') {
+  if (what === 'conv' || what === 'convbn') {
     const model = tf.sequential();
     [16, 32, 64, 128].forEach((filters, i) => {
-      model.add(tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', activation: 'relu', ...(i === 0 ? { inputShape: [128, 128, 3] } : {}) }));
+      const first = i === 0 ? { inputShape: [128, 128, 3] } : {};
+      if (what === 'conv') {
+        model.add(tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', activation: 'relu', ...first }));
+      } else {
+        model.add(tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', useBias: false, ...first }));
+        model.add(tf.layers.batchNormalization());
+        model.add(tf.layers.reLU());
+      }
       model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
     });
     model.add(tf.layers.conv2d({ filters: 8, kernelSize: 1 }));
@@ -45,6 +52,6 @@ if (process.argv[1]?.endsWith('profile_kernels.ts')) {
       const l = opt.minimize(() => tf.losses.meanSquaredError(y, model.apply(x, { training: true }) as tf.Tensor), true);
       l?.dataSync();
       l?.dispose();
-    }, 'conv train step');
+    }, `${what} train step`);
   }
 }

@@ -5,6 +5,7 @@
 // this machine this orientation is 1.5–4.5× faster than dWᵀ = dyᵀ · cols for the reference net's
 // layer shapes (B's inner dimension M is huge; a short output row count K is what XNNPACK likes).
 import { tf } from '../backend.js';
+import { transpose2d } from './transpose.js';
 import { f32, reshapeInfo, wasmMatMul, type WasmBackend } from './wasm_heap.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -53,41 +54,51 @@ export function geometryOf(convInfo: tf.backend_util.Conv2DInfo): Im2colGeometry
   };
 }
 
+let scratch = new Float32Array(0);
+
 /**
  * Writes the transposed im2col matrix of NHWC `x`: row (ky·kW + kx)·inC + c, column
  * (b·outH + oy)·outW + ox holds x[b, oy·sH + ky·dH − padTop, ox·sW + kx·dW − padLeft, c]
- * (0 outside the image). Rows are written sequentially, which keeps the stores streaming.
+ * (0 outside the image).
+ *
+ * x is first transposed to channel-major [inC, batch·inH·inW] (one blocked pass), so that every
+ * output row is filled from one channel plane with sequential reads and writes. Reading NHWC
+ * directly strides by inC floats per element and re-reads each cache line inC times.
  */
 export function im2colTransposed(x: Float32Array, g: Im2colGeometry, out: Float32Array): void {
   const { batch, inH, inW, inC, outH, outW, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft } = g;
   const M = batch * outH * outW;
-  const rowStrideX = inW * inC;
-  const xStep = strideW * inC;
-  // For each output column, the first and one-past-last ox whose input column is inside the image.
+  const plane = batch * inH * inW;
+  if (scratch.length < plane * inC) scratch = new Float32Array(plane * inC);
+  const xT = scratch;
+  transpose2d(x, plane, inC, xT);
   for (let ky = 0; ky < kH; ky++) {
     for (let kx = 0; kx < kW; kx++) {
       const offX = kx * dilationW - padLeft;
-      // ox range with 0 <= ox*strideW + offX < inW
+      // ox range with 0 <= ox·strideW + offX < inW
       const oxLo = Math.min(outW, Math.max(0, Math.ceil(-offX / strideW)));
       const oxHi = Math.max(oxLo, Math.min(outW, Math.ceil((inW - offX) / strideW)));
       for (let c = 0; c < inC; c++) {
         let o = ((ky * kW + kx) * inC + c) * M;
+        const base = c * plane;
         for (let b = 0; b < batch; b++) {
-          for (let oy = 0; oy < outH; oy++) {
+          for (let oy = 0; oy < outH; oy++, o += outW) {
             const iy = oy * strideH + ky * dilationH - padTop;
             if (iy < 0 || iy >= inH) {
               out.fill(0, o, o + outW);
-              o += outW;
               continue;
             }
-            let ox = 0;
-            for (; ox < oxLo; ox++) out[o++] = 0;
-            let src = (b * inH + iy) * rowStrideX + (oxLo * strideW + offX) * inC + c;
-            for (; ox < oxHi; ox++) {
-              out[o++] = x[src];
-              src += xStep;
+            for (let ox = 0; ox < oxLo; ox++) out[o + ox] = 0;
+            const row = base + (b * inH + iy) * inW + offX;
+            if (strideW === 1 && oxHi - oxLo >= 32) {
+              // A memcpy beats an element loop once the run amortises the subarray object.
+              out.set(xT.subarray(row + oxLo, row + oxHi), o + oxLo);
+            } else if (strideW === 1) {
+              for (let ox = oxLo; ox < oxHi; ox++) out[o + ox] = xT[row + ox];
+            } else {
+              for (let ox = oxLo; ox < oxHi; ox++) out[o + ox] = xT[row + ox * strideW];
             }
-            for (; ox < outW; ox++) out[o++] = 0;
+            for (let ox = oxHi; ox < outW; ox++) out[o + ox] = 0;
           }
         }
       }

@@ -12,6 +12,13 @@ import { transpose2d } from './transpose.js';
 
 type TensorInfo = tf.TensorInfo;
 
+let strategy: 'auto' | 'gemm' = 'auto';
+
+/** 'gemm' forces the GEMM + col2im path for every stride (tests and measurements). */
+export function setConvBackpropInputStrategy(s: 'auto' | 'gemm'): void {
+  strategy = s;
+}
+
 /** dx[b, iy, ix, c] += dcols[(b·outH + oy)·outW + ox, (ky·kW + kx)·inC + c] for every tap inside the image. */
 export function col2im(dcols: Float32Array, g: Im2colGeometry, dx: Float32Array): void {
   const { batch, inH, inW, inC, outH, outW, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft } = g;
@@ -75,7 +82,7 @@ export function conv2DBackpropInputWasm(args: {
   const g = geometryOf(convInfo);
   const pi = convInfo.padInfo;
   const full = [g.kH - 1 - pi.top, g.kH - 1 - pi.bottom, g.kW - 1 - pi.left, g.kW - 1 - pi.right];
-  if (g.strideH === 1 && g.strideW === 1 && full.every((p) => p >= 0)) {
+  if (strategy === 'auto' && g.strideH === 1 && g.strideW === 1 && full.every((p) => p >= 0)) {
     return viaConvolution(backend, dy, filter, g, convInfo.outChannels, full);
   }
   const M = g.batch * g.outH * g.outW;

@@ -33,8 +33,8 @@ export function maxPoolGradWasm(args: {
   dx.fill(0);
   const x = f32(backend, input);
   const g = f32(backend, dy);
-  const best = new Float32Array(C);
-  const bestAt = new Int32Array(C);
+  // Input-pixel offsets of the current window (at most kH·kW of them).
+  const win = new Int32Array(filterHeight * filterWidth);
   let o = 0;
   for (let b = 0; b < batchSize; b++) {
     for (let oy = 0; oy < outHeight; oy++) {
@@ -43,21 +43,46 @@ export function maxPoolGradWasm(args: {
       for (let ox = 0; ox < outWidth; ox++, o += C) {
         const x0 = Math.max(0, ox * strideWidth - padLeft);
         const x1 = Math.min(inWidth, ox * strideWidth - padLeft + filterWidth);
-        best.fill(-Infinity);
-        bestAt.fill(-1);
-        for (let iy = y0; iy < y1; iy++) {
-          for (let ix = x0; ix < x1; ix++) {
-            const p = ((b * inHeight + iy) * inWidth + ix) * C;
-            for (let c = 0; c < C; c++) {
-              const v = x[p + c];
-              if (v > best[c]) {
-                best[c] = v;
-                bestAt[c] = p + c;
-              }
+        let n = 0;
+        for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) win[n++] = ((b * inHeight + iy) * inWidth + ix) * C;
+        if (n === 0) continue;
+        if (n === 4) {
+          // The common 2×2 window, unrolled (same first-maximum order as the general loop).
+          const w0 = win[0];
+          const w1 = win[1];
+          const w2 = win[2];
+          const w3 = win[3];
+          for (let c = 0; c < C; c++) {
+            let at = w0 + c;
+            let best = x[at];
+            let v = x[w1 + c];
+            if (v > best) {
+              best = v;
+              at = w1 + c;
+            }
+            v = x[w2 + c];
+            if (v > best) {
+              best = v;
+              at = w2 + c;
+            }
+            v = x[w3 + c];
+            if (v > best) at = w3 + c;
+            dx[at] += g[o + c];
+          }
+          continue;
+        }
+        for (let c = 0; c < C; c++) {
+          let at = win[0] + c;
+          let best = x[at];
+          for (let k = 1; k < n; k++) {
+            const v = x[win[k] + c];
+            if (v > best) {
+              best = v;
+              at = win[k] + c;
             }
           }
+          dx[at] += g[o + c];
         }
-        for (let c = 0; c < C; c++) if (bestAt[c] >= 0) dx[bestAt[c]] += g[o + c];
       }
     }
   }

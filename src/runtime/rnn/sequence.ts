@@ -95,7 +95,8 @@ export function recurrence(cell: CellType, xp: tf.Tensor3D, recurrentKernel: tf.
       const dXp = tf.stack(dxps);
       // One GEMM for the recurrent weights over all steps: dU = [h_0 … h_{T−1}]ᵀ · [dhu_1 … dhu_T].
       const hPrev = tf.concat(hS.slice(0, T), 0);
-      const dHu = tf.concat(dhus, 0);
+      // lstm and rnn: dhu is dxp, so reuse the stacked copy.
+      const dHu = dhus[0] === dxps[0] ? tf.reshape(dXp, [T * B, GH]) : tf.concat(dhus, 0);
       const dU = tf.matMul(hPrev, dHu, true, false);
       const grads: tf.Tensor[] = [dXp, dU, dhNext!];
       if (isLstm) grads.push(dc!);

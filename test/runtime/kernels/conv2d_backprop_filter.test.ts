@@ -22,6 +22,9 @@ const cases: Case[] = [
   { x: [2, 5, 5, 8], f: [1, 1, 8, 7], strides: 1, pad: 'valid' },
   { x: [1, 9, 7, 2], f: [3, 5, 2, 3], strides: [2, 1], pad: 'same' },
   { x: [2, 6, 7, 3], f: [3, 3, 3, 2], strides: 1, pad: 1 },
+  // rows of 32+ pixels take the block-copy path of im2col
+  { x: [2, 5, 41, 3], f: [3, 3, 3, 4], strides: 1, pad: 'same' },
+  { x: [1, 4, 70, 2], f: [3, 5, 2, 3], strides: 1, pad: 'valid' },
 ];
 
 function run(c: Case): Float32Array {

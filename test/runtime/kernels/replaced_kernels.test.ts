@@ -168,3 +168,63 @@ test('GatherV2 on wasm matches cpu (axis 0 and 1, int32) and rejects out-of-rang
   await tf.setBackend('wasm');
   assert.throws(() => tf.tidy(() => tf.gather(t([4, 3], 1), tf.tensor1d([4], 'int32')).dataSync()), /not in \[0, 3\]/);
 });
+
+const tileCases: { shape: number[]; reps: number[] }[] = [
+  { shape: [1, 1, 1, 5], reps: [3, 4, 2, 1] },
+  { shape: [2, 3], reps: [3, 2] },
+  { shape: [4], reps: [5] },
+  { shape: [2, 1, 3], reps: [1, 4, 2] },
+  { shape: [3, 2], reps: [1, 1] },
+];
+
+for (const c of tileCases) {
+  test(`Tile wasm matches cpu: shape ${c.shape} reps ${c.reps}`, async () => {
+    await bothAgree('tile', () => tf.tile(t(c.shape, 5), c.reps), 0);
+    await bothAgree('tile int32', () => tf.cast(tf.tile(tf.cast(tf.mul(t(c.shape, 5), 50), 'int32'), c.reps), 'float32'), 0);
+  });
+}
+
+for (const c of sumCases) {
+  test(`Mean wasm matches cpu: shape ${c.shape} axis ${c.axis} keepDims ${c.keepDims}`, async () => {
+    const run = () =>
+      tf.tidy(() => {
+        const y = tf.mean(t(c.shape, 9), c.axis, c.keepDims);
+        return { shape: y.shape, v: y.dataSync() };
+      });
+    const ref = await on('cpu', run);
+    const got = await on('wasm', run);
+    assert.deepEqual(got.shape, ref.shape);
+    assert.ok(relMaxDiff(ref.v, got.v) <= 1e-5);
+  });
+}
+
+test('Identity on wasm shares data safely: clones survive disposal of the source and variable assignment', async () => {
+  await tf.setBackend('wasm');
+  const ids = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+  const before = ids();
+  const a = tf.tensor1d([1, 2, 3]);
+  const v = tf.variable(a);
+  const c = tf.clone(a);
+  assert.equal(ids(), before + 1, 'clone and variable share the one buffer');
+  a.dispose();
+  assert.deepEqual(Array.from(c.dataSync()), [1, 2, 3]);
+  const next = tf.tensor1d([7, 8, 9]);
+  v.assign(next);
+  next.dispose();
+  assert.deepEqual(Array.from(c.dataSync()), [1, 2, 3]);
+  assert.deepEqual(Array.from(v.dataSync()), [7, 8, 9]);
+  c.dispose();
+  v.dispose();
+  assert.equal(ids(), before);
+});
+
+test('Cast on wasm: same dtype shares data, other dtypes convert like cpu', async () => {
+  await bothAgree('cast f32→i32→f32', () => tf.cast(tf.cast(tf.mul(t([3, 4], 2), 10), 'int32'), 'float32'), 0);
+  await bothAgree('cast bool', () => tf.cast(tf.cast(t([3, 4], 3), 'bool'), 'float32'), 0);
+  await tf.setBackend('wasm');
+  const a = tf.tensor1d([1.5, -2]);
+  const b = tf.cast(a, 'float32');
+  a.dispose();
+  assert.deepEqual(Array.from(b.dataSync()), [1.5, -2]);
+  b.dispose();
+});
