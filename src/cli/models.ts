@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { initBackend } from '../runtime/backend.js';
 import { loadRegistry } from '../runtime/registry.js';
+import type { ModelRegistry } from '../runtime/models.js';
 import { loadConfig } from '../server/config.js';
 
 const HELP = `usage: kestrel models [options]
@@ -21,6 +22,16 @@ export interface ModelListing {
   kind: string;
   default: boolean;
   heads?: string[];
+}
+
+/** One row per loaded model; `default` is the effective default of its kind, as the server resolves it. */
+export function listModels(registry: ModelRegistry): ModelListing[] {
+  return registry.list().map((m) => ({
+    name: m.manifest.name,
+    kind: m.kind,
+    default: registry.defaultOf(m.kind)?.manifest.name === m.manifest.name,
+    ...(m.kind === 'detector' ? { heads: [...m.heads] } : {}),
+  }));
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -44,12 +55,7 @@ export async function run(argv: string[]): Promise<number> {
   const config = loadConfig(env);
   await initBackend(config.backend);
   const registry = await loadRegistry(config.modelsDir);
-  const rows: ModelListing[] = registry.list().map((m) => ({
-    name: m.manifest.name,
-    kind: m.kind,
-    default: registry.defaultOf(m.kind)?.manifest.name === m.manifest.name,
-    ...(m.kind === 'detector' ? { heads: [...m.heads] } : {}),
-  }));
+  const rows = listModels(registry);
   for (const f of registry.failures) console.error(`kestrel models: skipped ${f.name}: ${f.error}`);
   if (values.json) {
     console.log(JSON.stringify(rows));

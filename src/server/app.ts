@@ -7,7 +7,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ModelRegistry } from '../runtime/models.js';
-import { loadRegistry } from '../runtime/registry.js';
+import { loadRegistry, type Registry } from '../runtime/registry.js';
 import { defaultConfig, type Config } from './config.js';
 import { BEARER_SECURITY, requireApiKey, type AuthPreHandler } from './plugins/auth.js';
 import { installMetrics } from './plugins/metrics.js';
@@ -118,6 +118,8 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
   });
 
   const registry = opts.registry ?? (await loadRegistryLogged(config, app));
+  // Models this app loaded are its to free; an injected registry belongs to the caller.
+  if (!opts.registry) app.addHook('onClose', async () => (registry as Registry).dispose());
   app.decorate('registry', registry);
   app.decorate('config', config);
   app.decorate('authenticate', requireApiKey(config.apiKey));
@@ -128,6 +130,8 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     global: true,
     // Swagger UI runs inline scripts; the JSON API gains nothing from a CSP.
     contentSecurityPolicy: false,
+    // With CORS on, other origins may also embed responses (rendered images); otherwise same-origin only.
+    crossOriginResourcePolicy: { policy: config.corsOrigins.length > 0 ? 'cross-origin' : 'same-origin' },
   });
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: config.corsOrigins.includes('*') ? true : config.corsOrigins, exposedHeaders: ['x-request-id', 'retry-after'] });
@@ -155,7 +159,7 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
       },
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (input) => problemMediaType(jsonSchemaTransformObject(input) as OpenApiDoc),
   });
   if (config.docs) await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -168,7 +172,24 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
   return app;
 }
 
-async function loadRegistryLogged(config: Config, app: FastifyInstance): Promise<ModelRegistry> {
+type OpenApiDoc = { paths?: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>> };
+
+/** Error responses are served as application/problem+json; say so in the document. */
+function problemMediaType(doc: OpenApiDoc): OpenApiDoc {
+  for (const ops of Object.values(doc.paths ?? {})) {
+    for (const op of Object.values(ops)) {
+      for (const [status, res] of Object.entries(op.responses ?? {})) {
+        const json = res.content?.['application/json'] as { schema?: { $ref?: string } } | undefined;
+        if (Number(status) >= 400 && json?.schema?.$ref === '#/components/schemas/Problem') {
+          res.content = { 'application/problem+json': json };
+        }
+      }
+    }
+  }
+  return doc;
+}
+
+async function loadRegistryLogged(config: Config, app: FastifyInstance): Promise<Registry> {
   const registry = await loadRegistry(config.modelsDir, {
     onModel: (e) => {
       if (e.ok) app.log.info({ model: e.name, ms: Math.round(e.ms) }, 'model loaded');
