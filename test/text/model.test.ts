@@ -11,6 +11,7 @@ import { clipByGlobalNorm, evaluate, train } from '../../src/text/train.js';
 import { Vocabulary } from '../../src/text/vocab.js';
 import { saveModel } from '../../src/text/weights_io.js';
 import { loaderFor } from '../../src/runtime/loaders.js';
+import { run as runEval } from '../../src/cli/eval-char-rnn.js';
 
 before(async () => {
   await initBackend();
@@ -118,10 +119,40 @@ test('training on a tiny corpus lowers the validation loss, and the saved model 
     assert.ok(Math.abs(good.bitsPerChar - good.nats / Math.LN2) < 1e-12);
     await assert.rejects(model.generate({ prompt: 'the CAT!', length: 1, temperature: 1 }), (e: unknown) => e instanceof OutOfVocabularyError && e.chars.join('') === 'CAT!');
 
+    // The eval CLI scores the same held-out 10% the trainer did, with the same numbers.
+    const printed: string[] = [];
+    const orig = console.log;
+    console.log = (...a: unknown[]) => void printed.push(a.join(' '));
+    let code: number;
+    try {
+      code = await runEval(['--model', out, '--corpus', corpus, '--json']);
+    } finally {
+      console.log = orig;
+    }
+    assert.equal(code, 0);
+    const evalOut = JSON.parse(printed.at(-1)!);
+    assert.deepEqual(Object.keys(evalOut).sort(), ['bitsPerChar', 'valLossNats']);
+    assert.ok(Math.abs(evalOut.valLossNats - r.valLossNats) < 1e-6, `${evalOut.valLossNats} vs ${r.valLossNats}`);
+
     // The registered loader is the same code path the server uses.
     const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
     const viaLoader = await (await loaderFor(manifest))(manifest, out);
     assert.equal(viaLoader.kind, 'char-rnn');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('Adagrad with dropout between layers also learns (rnn cell, two layers)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kestrel-charrnn-'));
+  try {
+    const corpus = join(dir, 'corpus.txt');
+    await writeFile(corpus, TEXT.repeat(30));
+    const base = { corpus, outDir: join(dir, 'm'), name: 'm', cell: 'rnn' as const, layers: 2, hidden: 24, dropout: 0.2, seq: 16, batch: 4 };
+    const rest = { lr: 0.05, lrFinal: 1, optimizer: 'adagrad' as const, clip: 1, seed: 2, evalEverySec: 1e9, evalChars: 500, checkpointEverySec: 1e9, valFraction: 0.1, samples: 0, log: () => {} };
+    const before = await train({ ...base, ...rest, steps: 1, resume: false });
+    const after = await train({ ...base, ...rest, steps: 50, resume: true });
+    assert.ok(after.valLossNats < before.valLossNats - 0.3, `${before.valLossNats} → ${after.valLossNats}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
