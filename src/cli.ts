@@ -8,6 +8,8 @@ type CommandModule = { run(argv: string[]): Promise<number> };
 /** "command" or "command subcommand" → module under src/cli/, with a one-line summary. */
 export const COMMANDS: Record<string, { module: string; summary: string }> = {
   // Each capability adds its own line here.
+  'train char-rnn': { module: 'train-char-rnn', summary: 'train a character-level RNN language model on a text file' },
+  'eval char-rnn': { module: 'eval-char-rnn', summary: 'validation loss (nats, bits/char) of a char-RNN on the last 10% of a text' },
   serve: { module: 'serve', summary: 'serve the models over HTTP (same as npm start)' },
   models: { module: 'models', summary: 'list the models in the models folder (--json)' },
   'data scenes': { module: 'data-scenes', summary: 'write the fmnist-scenes detection dataset (YOLO layout)' },

@@ -18,6 +18,7 @@ import infoRoutes from './routes/info.js';
 import modelsRoutes from './routes/models.js';
 import { detectionApi, detectionApiOptions } from './routes/detect.js';
 import sequenceRoutes from './routes/sequence.js';
+import textRoutes from './routes/text.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -46,6 +47,7 @@ export const ROUTES: { plugin: AnyPlugin; options?: (app: FastifyInstance) => Re
   { plugin: modelsRoutes },
   { plugin: detectionApi, options: detectionApiOptions },
   { plugin: sequenceRoutes },
+  { plugin: textRoutes },
 ];
 
 export interface BuildAppOptions {
@@ -152,6 +154,7 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
         { name: 'health', description: 'Liveness and readiness' },
         { name: 'service', description: 'Deployment information' },
         { name: 'models', description: 'Loaded models' },
+        { name: 'text', description: 'Character-level text generation and scoring' },
       ],
       components: {
         securitySchemes: {
