@@ -154,7 +154,10 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
         { name: 'health', description: 'Liveness and readiness' },
         { name: 'service', description: 'Deployment information' },
         { name: 'models', description: 'Loaded models' },
+        { name: 'detection', description: 'Object detection: images in, boxes (or annotated images) out' },
+        { name: 'deepstack', description: 'DeepStack-compatible detection routes for existing clients' },
         { name: 'text', description: 'Character-level text generation and scoring' },
+        { name: 'sequence', description: 'Time-series forecasting' },
       ],
       components: {
         securitySchemes: {
