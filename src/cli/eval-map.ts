@@ -96,7 +96,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   };
   if (!values.gt || !values.det) return usageError('--gt and --det are required');
-  const iou = Number(values.iou);
+  const iou = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(values.iou) ? Number(values.iou) : NaN;
   if (!(iou >= 0 && iou <= 1)) return usageError(`--iou must be a number in [0, 1], got "${values.iou}"`);
   if (!BOX_FILE_FORMATS.includes(values.format as BoxFileFormat)) return usageError(`--format must be one of ${BOX_FILE_FORMATS.join(', ')}`);
   const format = values.format as BoxFileFormat;

@@ -86,7 +86,7 @@ export function rankByScore(scores: ArrayLike<number>, scoreThreshold = -Infinit
     const keys = new Float64Array(count);
     for (let k = 0; k < count; k++) {
       const i = picked[k];
-      const u = bits[i];
+      const u = bits[i] === 0x80000000 ? 0 : bits[i]; // −0 ties with +0, as in a numeric comparison
       // IEEE order as unsigned: negative floats reversed, positive ones above them.
       const mono = u & 0x80000000 ? ~u >>> 0 : (u | 0x80000000) >>> 0;
       keys[k] = mono * TIE_BITS + (TIE_BITS - 1 - i);
@@ -255,34 +255,37 @@ export function batchedNms(boxes: BoxArray, scores: ArrayLike<number>, classes: 
 }
 
 /**
- * Soft-NMS over one ranked group. Scores are decayed lazily: a candidate is only brought up to date
- * against the boxes selected since it was last looked at when it reaches the top of the heap; if
- * its score did not change it is the true maximum and is selected, otherwise it goes back in. The
- * decays are multiplied in the same order as TensorFlow's kernel (newest selection first), so the
- * scores match it bit for bit in double precision.
+ * Soft-NMS, lazily: a candidate is only brought up to date against the boxes selected (in its
+ * class) since it was last looked at, when it reaches the top of the heap; if its score did not
+ * change it is the true maximum and is selected, otherwise it goes back in. The decays are
+ * multiplied in the same order as TensorFlow's kernel (newest selection first), so the scores
+ * match it bit for bit in double precision. One heap serves all classes, so the work stops after
+ * maxOutputs selections in total instead of running every class to the end; per class, the pops
+ * happen in the same order as in a heap of that class alone, so the result is the per-class one.
  */
-function softGroup(
+function softSelect(
   boxes: BoxArray,
   scores: ArrayLike<number>,
   order: Int32Array,
-  from: number,
-  to: number,
+  slot: Int32Array | null,
+  slotCount: number,
   linear: boolean,
   sigma: number,
   iouThreshold: number,
   scoreThreshold: number,
   maxOutputs: number,
-  outIdx: number[],
-  outScore: number[],
-): void {
-  const n = to - from;
-  if (n <= 0 || maxOutputs <= 0) return;
-  const idx = order.subarray(from, to);
+  maxPerClass: number,
+): Selection {
+  const n = order.length;
+  const cap = Math.min(n, maxOutputs);
+  const outIdx = new Int32Array(cap);
+  const outScore = new Float32Array(cap);
+  if (cap === 0) return { indices: outIdx, scores: outScore };
   const cur = new Float64Array(n);
-  const begin = new Int32Array(n);
-  const geo = new Float64Array(5 * n); // sorted corners and area per slot
+  const begin = new Int32Array(n); // per candidate: its class's selection count when last updated
+  const geo = new Float64Array(5 * n); // sorted corners and area per ranked position
   for (let s = 0; s < n; s++) {
-    const i = idx[s];
+    const i = order[s];
     cur[s] = scores[i];
     const o = 4 * i;
     const x1 = Math.min(boxes[o], boxes[o + 2]), x2 = Math.max(boxes[o], boxes[o + 2]);
@@ -290,48 +293,48 @@ function softGroup(
     const g = 5 * s;
     geo[g] = x1; geo[g + 1] = y1; geo[g + 2] = x2; geo[g + 3] = y2; geo[g + 4] = (y2 - y1) * (x2 - x1);
   }
-  // Max-heap of slots keyed by (current score desc, box index asc). The ranked order already is one.
+  // Selected boxes: geometry, the previous selection of the same class, and the position in it.
+  const sel = new Float64Array(5 * cap);
+  const selPrev = new Int32Array(cap);
+  const selPos = new Int32Array(cap);
+  const classes = Math.max(slotCount, 1);
+  const head = new Int32Array(classes).fill(-1);
+  const perClass = new Int32Array(classes);
+  // Max-heap of ranked positions keyed by (current score desc, box index asc); the ranked order
+  // already is one.
   const heap = new Int32Array(n);
   for (let s = 0; s < n; s++) heap[s] = s;
   let size = n;
-  const above = (a: number, b: number): boolean => cur[a] > cur[b] || (cur[a] === cur[b] && idx[a] < idx[b]);
-  const siftDown = (pos: number): void => {
-    const v = heap[pos];
-    for (;;) {
-      let c = 2 * pos + 1;
-      if (c >= size) break;
-      if (c + 1 < size && above(heap[c + 1], heap[c])) c++;
-      if (!above(heap[c], v)) break;
-      heap[pos] = heap[c];
-      pos = c;
-    }
-    heap[pos] = v;
-  };
-  const siftUp = (pos: number): void => {
-    const v = heap[pos];
-    while (pos > 0) {
-      const p = (pos - 1) >> 1;
-      if (!above(v, heap[p])) break;
-      heap[pos] = heap[p];
-      pos = p;
-    }
-    heap[pos] = v;
-  };
-  const sel = new Float64Array(5 * Math.min(n, maxOutputs)); // geometry of the selected, in order
-  let nSel = 0;
+  const above = (a: number, b: number): boolean => cur[a] > cur[b] || (cur[a] === cur[b] && order[a] < order[b]);
   const scale = sigma > 0 ? -0.5 / sigma : 0;
   const zeroIsInert = linear || iouThreshold > 0;
-  while (nSel < maxOutputs && size > 0) {
+  let nSel = 0;
+  while (nSel < cap && size > 0) {
     const s = heap[0];
-    heap[0] = heap[--size];
-    if (size > 0) siftDown(0);
+    const last = heap[--size];
+    if (size > 0) {
+      // Sift the last element down from the root.
+      let pos = 0;
+      for (;;) {
+        let c = 2 * pos + 1;
+        if (c >= size) break;
+        if (c + 1 < size && above(heap[c + 1], heap[c])) c++;
+        if (!above(heap[c], last)) break;
+        heap[pos] = heap[c];
+        pos = c;
+      }
+      heap[pos] = last;
+    }
+    const c = slot ? slot[s] : 0;
+    if (perClass[c] >= maxPerClass) continue;
     const original = cur[s];
     let score = original;
     let dropped = false;
     const g = 5 * s;
     const x1 = geo[g], y1 = geo[g + 1], x2 = geo[g + 2], y2 = geo[g + 3], area = geo[g + 4];
-    for (let j = nSel - 1; j >= begin[s]; j--) {
-      const h = 5 * j;
+    const from = begin[s];
+    for (let t = head[c]; t >= 0 && selPos[t] >= from; t = selPrev[t]) {
+      const h = 5 * t;
       let v = 0;
       const areaJ = sel[h + 4];
       if (area > 0 && areaJ > 0) {
@@ -357,24 +360,36 @@ function softGroup(
       if (score <= scoreThreshold) break;
     }
     cur[s] = score;
-    begin[s] = nSel;
+    begin[s] = perClass[c];
     if (dropped) continue;
     if (score === original) {
-      sel.set(geo.subarray(g, g + 5), 5 * nSel++);
-      outIdx.push(idx[s]);
-      outScore.push(score);
+      sel.set(geo.subarray(g, g + 5), 5 * nSel);
+      selPrev[nSel] = head[c];
+      selPos[nSel] = perClass[c]++;
+      head[c] = nSel;
+      outIdx[nSel] = order[s];
+      outScore[nSel] = score;
+      nSel++;
     } else if (score > scoreThreshold) {
-      heap[size++] = s;
-      siftUp(size - 1);
+      // Back into the heap: sift up from the end.
+      let pos = size++;
+      while (pos > 0) {
+        const p = (pos - 1) >> 1;
+        if (!above(s, heap[p])) break;
+        heap[pos] = heap[p];
+        pos = p;
+      }
+      heap[pos] = s;
     }
   }
+  return nSel === cap ? { indices: outIdx, scores: outScore } : { indices: outIdx.slice(0, nSel), scores: outScore.slice(0, nSel) };
 }
 
 /**
  * Soft-NMS (Bodla et al. 2017): instead of removing overlapping boxes, decay their scores, Gaussian
  * exp(−IoU²/(2σ)) or linear (1 − IoU above iouThreshold). Returns the selected boxes with their
- * decayed scores, by descending decayed score. With `classes`, boxes only decay boxes of their own
- * class.
+ * decayed scores, by descending decayed score (ties: ascending index). With `classes`, boxes only
+ * decay boxes of their own class.
  */
 export function softNms(boxes: BoxArray, scores: ArrayLike<number>, opts: SoftNmsOptions = {}, classes?: Int32Array): Selection {
   checkInputs(boxes, scores, classes);
@@ -384,37 +399,9 @@ export function softNms(boxes: BoxArray, scores: ArrayLike<number>, opts: SoftNm
   if (!linear && !(sigma > 0)) throw new RangeError(`Soft-NMS sigma must be > 0, got ${sigma}`);
   const iouThreshold = opts.iouThreshold ?? (linear ? 0.3 : Infinity);
   const scoreThreshold = opts.scoreThreshold ?? -Infinity;
-  const maxOutputs = opts.maxOutputs ?? Infinity;
-  const maxPerClass = Math.min(opts.maxPerClass ?? Infinity, maxOutputs);
   const order = rankByScore(scores, scoreThreshold, undefined, boxes);
-  const outIdx: number[] = [];
-  const outScore: number[] = [];
-  if (!classes) {
-    softGroup(boxes, scores, order, 0, order.length, linear, sigma, iouThreshold, scoreThreshold, maxPerClass, outIdx, outScore);
-    return { indices: Int32Array.from(outIdx), scores: Float32Array.from(outScore) };
-  }
-  // Per class: a stable counting sort of the ranked order by class keeps each class ranked.
-  const { slot, count } = classSlots(classes, order);
-  const starts = new Int32Array(count + 1);
-  for (let k = 0; k < order.length; k++) starts[slot[k] + 1]++;
-  for (let c = 0; c < count; c++) starts[c + 1] += starts[c];
-  const grouped = new Int32Array(order.length);
-  const fill = starts.slice(0, count);
-  for (let k = 0; k < order.length; k++) grouped[fill[slot[k]]++] = order[k];
-  for (let c = 0; c < count; c++) {
-    softGroup(boxes, scores, grouped, starts[c], starts[c + 1], linear, sigma, iouThreshold, scoreThreshold, maxPerClass, outIdx, outScore);
-  }
-  // Each class's selections come out in non-increasing score order; merge them all.
-  const perm = Array.from(outIdx.keys());
-  perm.sort((a, b) => outScore[b] - outScore[a] || outIdx[a] - outIdx[b]);
-  const m = Math.min(perm.length, maxOutputs);
-  const indices = new Int32Array(m);
-  const sc = new Float32Array(m);
-  for (let k = 0; k < m; k++) {
-    indices[k] = outIdx[perm[k]];
-    sc[k] = outScore[perm[k]];
-  }
-  return { indices, scores: sc };
+  const { slot, count } = classes ? classSlots(classes, order) : { slot: null, count: 1 };
+  return softSelect(boxes, scores, order, slot, count, linear, sigma, iouThreshold, scoreThreshold, opts.maxOutputs ?? Infinity, opts.maxPerClass ?? Infinity);
 }
 
 export type PostprocessMethod = 'hard' | 'soft-linear' | 'soft-gaussian' | 'none';

@@ -14,6 +14,7 @@ test('ties: equal scores are visited in ascending index order', () => {
   assert.deepEqual(Array.from(rankByScore(B(0.1, 0.9, 0.5, 0.9, -1, 0))), [1, 3, 2, 0, 5, 4]);
   // The comparator fallback (non-float32 scores) ranks the same way.
   assert.deepEqual(Array.from(rankByScore([0.1, 0.9, 0.5, 0.9, -1, 0])), [1, 3, 2, 0, 5, 4]);
+  assert.deepEqual(Array.from(rankByScore(B(0, -0, 0, -0.5, -0))), [0, 1, 2, 4, 3]); // −0 ties with 0
 });
 
 test('IoU exactly at the threshold suppresses (≥), just below does not', () => {
@@ -71,7 +72,7 @@ test('batchedNms: classes do not suppress each other; maxPerClass; sparse and ne
 /** Plain eager Soft-NMS, written from the paper's pseudo-code: the reference for the linear variant. */
 function eagerSoft(boxes: Float32Array, scores: Float32Array, linear: boolean, sigma: number, nt: number, scoreT: number): { idx: number[]; sc: number[] } {
   const s = Array.from(scores, (v) => v);
-  const alive = s.map((v) => v > scoreT);
+  const alive = s.map((v, i) => v > scoreT && !boxes.subarray(4 * i, 4 * i + 4).some(Number.isNaN));
   const idx: number[] = [], sc: number[] = [];
   for (;;) {
     let m = -1;
@@ -139,4 +140,20 @@ test('postprocess: methods, class filter, class-agnostic, maxDetections', () => 
   const lin = postprocess(c, { ...base, method: 'soft-linear', keepClasses: new Set([0]) });
   assert.deepEqual(Array.from(lin.indices), [0, 2]);
   assert.deepEqual(Array.from(postprocess(c, { ...base, method: 'hard' }).scores), Array.from(B(0.9, 0.8, 0.7)));
+});
+
+test('postprocess agrees with batchedNms / nms / softNms on random candidates', () => {
+  const r = rng(31);
+  for (let k = 0; k < 100; k++) {
+    const c = randomCase(r, Math.floor(r() * 200), 1 + Math.floor(r() * 5));
+    const o = { scoreThreshold: r() * 0.5, iouThreshold: 0.2 + r() * 0.6, maxDetections: Math.floor(r() * 50) };
+    const hard = postprocess(c, { ...o, method: 'hard' });
+    assert.deepEqual(Array.from(hard.indices), Array.from(batchedNms(c.boxes, c.scores, c.classes, { ...o, maxOutputs: o.maxDetections })));
+    const agn = postprocess(c, { ...o, method: 'hard', classAgnostic: true });
+    assert.deepEqual(Array.from(agn.indices), Array.from(nms(c.boxes, c.scores, { ...o, maxOutputs: o.maxDetections })));
+    const soft = postprocess(c, { ...o, method: 'soft-gaussian', sigma: 0.3 });
+    const ref = softNms(c.boxes, c.scores, { sigma: 0.3, scoreThreshold: o.scoreThreshold, maxOutputs: o.maxDetections }, c.classes);
+    assert.deepEqual(Array.from(soft.indices), Array.from(ref.indices));
+    assert.deepEqual(Array.from(soft.scores), Array.from(ref.scores));
+  }
 });

@@ -49,6 +49,7 @@ export function randomCase(r: () => number, n: number, numClasses = 1): BoxCase 
     boxes[4 * i] = x1; boxes[4 * i + 1] = y1; boxes[4 * i + 2] = x2; boxes[4 * i + 3] = y2;
     scores[i] = tiedScores ? Math.floor(r() * levels) / levels : r();
     if (r() < 0.005) scores[i] = NaN;
+    else if (tiedScores && r() < 0.02) scores[i] = -0; // must tie with +0
     classes[i] = Math.floor(r() * numClasses);
   }
   return { n, boxes, scores, classes };

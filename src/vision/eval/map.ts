@@ -180,103 +180,117 @@ const AREA_RANGES: readonly [number, number][] = [
   [96 ** 2, 1e10],
 ];
 
-interface ImageMatch {
-  /** Per area range, per IoU threshold: for each detection (score order) matched / ignored. */
-  matched: Uint8Array[][];
-  ignored: Uint8Array[][];
-  scores: Float64Array;
-  /** Per area range: ground truth that counts. */
-  counted: number[];
-}
-
 function area(b: readonly number[]): number {
   return Math.abs(b[2] - b[0]) * Math.abs(b[3] - b[1]);
-}
-
-function cocoImage(gts: GroundTruthBox[], dets: DetectionBox[]): ImageMatch {
-  const ds = dets.slice().sort((a, b) => b.score - a.score).slice(0, 100);
-  const nd = ds.length;
-  const dBoxes = flat(ds);
-  const ious: number[][] = ds.map((_, i) => gts.map((g) => iouAt(dBoxes, i, g.box, 0)));
-  const gArea = gts.map((g) => area(g.box));
-  const dArea = ds.map((d) => area(d.box));
-  const out: ImageMatch = { matched: [], ignored: [], scores: Float64Array.from(ds.map((d) => d.score)), counted: [] };
-  for (const [lo, hi] of AREA_RANGES) {
-    const gIgnore = gts.map((g, j) => !!g.difficult || gArea[j] < lo || gArea[j] > hi);
-    // Counted boxes first, so a detection prefers them.
-    const gOrder = gts.map((_, j) => j).sort((a, b) => Number(gIgnore[a]) - Number(gIgnore[b]));
-    out.counted.push(gIgnore.filter((x) => !x).length);
-    const mRows: Uint8Array[] = [];
-    const iRows: Uint8Array[] = [];
-    for (const t of IOU_THRESHOLDS) {
-      const taken = new Uint8Array(gts.length);
-      const matched = new Uint8Array(nd);
-      const ignored = new Uint8Array(nd);
-      for (let d = 0; d < nd; d++) {
-        let best = Math.min(t, 1 - 1e-10);
-        let m = -1;
-        for (const g of gOrder) {
-          if (taken[g]) continue;
-          if (m > -1 && !gIgnore[m] && gIgnore[g]) break;
-          if (ious[d][g] < best) continue;
-          best = ious[d][g];
-          m = g;
-        }
-        if (m > -1) {
-          taken[m] = 1;
-          matched[d] = 1;
-          ignored[d] = gIgnore[m] ? 1 : 0;
-        } else if (dArea[d] < lo || dArea[d] > hi) ignored[d] = 1;
-      }
-      mRows.push(matched);
-      iRows.push(ignored);
-    }
-    out.matched.push(mRows);
-    out.ignored.push(iRows);
-  }
-  return out;
-}
-
-/** AP (101-point) and final recall for one class, IoU threshold index, area range, max detections. */
-function cocoAccumulate(images: ImageMatch[], t: number, a: number, maxDet: number): { ap: number; recall: number } | null {
-  const npig = images.reduce((s, im) => s + im.counted[a], 0);
-  if (npig === 0) return null;
-  const rows: { score: number; tp: boolean; ignored: boolean }[] = [];
-  for (const im of images) {
-    const n = Math.min(maxDet, im.scores.length);
-    for (let d = 0; d < n; d++) rows.push({ score: im.scores[d], tp: im.matched[a][t][d] === 1, ignored: im.ignored[a][t][d] === 1 });
-  }
-  rows.sort((x, y) => y.score - x.score);
-  const rc: number[] = [];
-  const pr: number[] = [];
-  let tp = 0, fp = 0;
-  for (const r of rows) {
-    if (r.ignored) continue;
-    if (r.tp) tp++;
-    else fp++;
-    rc.push(tp / npig);
-    pr.push(tp / (tp + fp + Number.EPSILON));
-  }
-  for (let i = pr.length - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
-  let sum = 0;
-  let pi = 0;
-  for (const r of RECALL_POINTS) {
-    while (pi < rc.length && rc[pi] < r) pi++;
-    if (pi < rc.length) sum += pr[pi];
-  }
-  return { ap: sum / RECALL_POINTS.length, recall: rc.length ? rc[rc.length - 1] : 0 };
 }
 
 function mean(xs: number[]): number {
   return xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : NaN;
 }
 
+/**
+ * COCO figures of one class. Detections of all images are numbered in one flat space (image order,
+ * then descending score, at most 100 per image) so that matching results per (area range, IoU
+ * threshold) are plain byte arrays and accumulation is a tight loop.
+ */
 function cocoClass(gts: GroundTruthBox[], dets: DetectionBox[], pixelAreas: boolean): CocoFigures {
+  const T = IOU_THRESHOLDS.length, A = AREA_RANGES.length;
   const gBy = groupBy(gts, (g) => g.image);
   const dBy = groupBy(dets, (d) => d.image);
-  const images = [...new Set([...gBy.keys(), ...dBy.keys()])].sort().map((im) => cocoImage(gBy.get(im) ?? [], dBy.get(im) ?? []));
-  const apOver = (ts: number[], a: number, m: number): number => mean(ts.map((t) => cocoAccumulate(images, t, a, m)).filter((x) => x !== null).map((x) => x.ap));
-  const arOver = (a: number, m: number): number => mean(IOU_THRESHOLDS.map((_, t) => cocoAccumulate(images, t, a, m)).filter((x) => x !== null).map((x) => x.recall));
+  const names = [...new Set([...gBy.keys(), ...dBy.keys()])].sort();
+  const perImage = names.map((im) => (dBy.get(im) ?? []).slice().sort((a, b) => b.score - a.score).slice(0, 100));
+  const total = perImage.reduce((s, d) => s + d.length, 0);
+  const scores = new Float64Array(total);
+  const rankInImage = new Int32Array(total);
+  const matched = Array.from({ length: A * T }, () => new Uint8Array(total));
+  const ignored = Array.from({ length: A * T }, () => new Uint8Array(total));
+  const counted = new Float64Array(A);
+  let base = 0;
+  names.forEach((im, k) => {
+    const g = gBy.get(im) ?? [];
+    const ds = perImage[k];
+    const nd = ds.length;
+    const dBoxes = flat(ds);
+    const gBoxes = flat(g);
+    const ious = new Float64Array(nd * g.length);
+    for (let d = 0; d < nd; d++) for (let j = 0; j < g.length; j++) ious[d * g.length + j] = iouAt(dBoxes, d, gBoxes, j);
+    const gArea = g.map((x) => area(x.box));
+    const dArea = ds.map((x) => area(x.box));
+    for (let d = 0; d < nd; d++) {
+      scores[base + d] = ds[d].score;
+      rankInImage[base + d] = d;
+    }
+    AREA_RANGES.forEach(([lo, hi], a) => {
+      const gIgnore = g.map((x, j) => !!x.difficult || gArea[j] < lo || gArea[j] > hi);
+      // Counted boxes first, so a detection prefers them.
+      const gOrder = g.map((_, j) => j).sort((x, y) => Number(gIgnore[x]) - Number(gIgnore[y]));
+      counted[a] += gIgnore.filter((x) => !x).length;
+      IOU_THRESHOLDS.forEach((thr, t) => {
+        const taken = new Uint8Array(g.length);
+        const mRow = matched[a * T + t], iRow = ignored[a * T + t];
+        for (let d = 0; d < nd; d++) {
+          let best = Math.min(thr, 1 - 1e-10);
+          let m = -1;
+          for (const j of gOrder) {
+            if (taken[j]) continue;
+            if (m > -1 && !gIgnore[m] && gIgnore[j]) break;
+            const v = ious[d * g.length + j];
+            if (v < best) continue;
+            best = v;
+            m = j;
+          }
+          if (m > -1) {
+            taken[m] = 1;
+            mRow[base + d] = 1;
+            iRow[base + d] = gIgnore[m] ? 1 : 0;
+          } else if (dArea[d] < lo || dArea[d] > hi) iRow[base + d] = 1;
+        }
+      });
+    });
+    base += nd;
+  });
+  // One ranking per detection cap (stable: ties keep image order), shared by thresholds and ranges.
+  const rank = (maxDet: number): Int32Array => {
+    const ids: number[] = [];
+    for (let i = 0; i < total; i++) if (rankInImage[i] < maxDet) ids.push(i);
+    ids.sort((x, y) => scores[y] - scores[x]);
+    return Int32Array.from(ids);
+  };
+  const ranked = new Map([1, 10, 100].map((m) => [m, rank(m)] as const));
+  const rc = new Float64Array(total);
+  const pr = new Float64Array(total);
+  const cache = new Map<string, { ap: number; recall: number } | null>();
+  const at = (t: number, a: number, m: number): { ap: number; recall: number } | null => {
+    const key = `${t},${a},${m}`;
+    if (cache.has(key)) return cache.get(key)!;
+    let out: { ap: number; recall: number } | null = null;
+    const npig = counted[a];
+    if (npig > 0) {
+      const ids = ranked.get(m)!;
+      const mRow = matched[a * T + t], iRow = ignored[a * T + t];
+      let tp = 0, fp = 0, n = 0;
+      for (let k = 0; k < ids.length; k++) {
+        const id = ids[k];
+        if (iRow[id]) continue;
+        if (mRow[id]) tp++;
+        else fp++;
+        rc[n] = tp / npig;
+        pr[n++] = tp / (tp + fp + Number.EPSILON);
+      }
+      for (let i = n - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
+      let sum = 0;
+      let pi = 0;
+      for (const r of RECALL_POINTS) {
+        while (pi < n && rc[pi] < r) pi++;
+        if (pi < n) sum += pr[pi];
+      }
+      out = { ap: sum / RECALL_POINTS.length, recall: n ? rc[n - 1] : 0 };
+    }
+    cache.set(key, out);
+    return out;
+  };
+  const apOver = (ts: number[], a: number, m: number): number => mean(ts.map((t) => at(t, a, m)).filter((x) => x !== null).map((x) => x.ap));
+  const arOver = (a: number, m: number): number => mean(IOU_THRESHOLDS.map((_, t) => at(t, a, m)).filter((x) => x !== null).map((x) => x.recall));
   const all = IOU_THRESHOLDS.map((_, t) => t);
   const sized = (v: number): number => (pixelAreas ? v : NaN);
   return {
