@@ -237,7 +237,7 @@ export async function detectMany(
     // bounds the memory of a batch to one full-resolution image at a time.
     const t0 = performance.now();
     try {
-      decoded.push(await decodeToInput(img, inputSize, ctx.limits));
+      decoded.push(await decodeToInput(img, inputSize, ctx.limits, model.letterboxAlign ?? 'center'));
     } catch (err) {
       decoded.push(toProblem(err));
     }

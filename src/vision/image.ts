@@ -89,8 +89,17 @@ function ascii(b: Uint8Array, at: number, n: number): string {
   return s;
 }
 
-/** Scale and padding that fit src inside dst with the aspect ratio kept, centred. */
-export function letterboxFor(srcWidth: number, srcHeight: number, dstWidth: number, dstHeight: number): Letterbox {
+/**
+ * Scale and padding that fit src inside dst with the aspect ratio kept: centred, or top-left for networks
+ * (face-api's) that were trained with the padding on the right and bottom.
+ */
+export function letterboxFor(
+  srcWidth: number,
+  srcHeight: number,
+  dstWidth: number,
+  dstHeight: number,
+  align: 'center' | 'top-left' = 'center',
+): Letterbox {
   const scale = Math.min(dstWidth / srcWidth, dstHeight / srcHeight);
   const innerWidth = Math.max(1, Math.min(dstWidth, Math.round(srcWidth * scale)));
   const innerHeight = Math.max(1, Math.min(dstHeight, Math.round(srcHeight * scale)));
@@ -101,8 +110,8 @@ export function letterboxFor(srcWidth: number, srcHeight: number, dstWidth: numb
     dstHeight,
     innerWidth,
     innerHeight,
-    padLeft: Math.floor((dstWidth - innerWidth) / 2),
-    padTop: Math.floor((dstHeight - innerHeight) / 2),
+    padLeft: align === 'top-left' ? 0 : Math.floor((dstWidth - innerWidth) / 2),
+    padTop: align === 'top-left' ? 0 : Math.floor((dstHeight - innerHeight) / 2),
   };
 }
 
@@ -184,9 +193,10 @@ export async function decodeToInput(
   buf: Uint8Array,
   dst: { width: number; height: number },
   limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+  align: 'center' | 'top-left' = 'center',
 ): Promise<DecodedImage> {
   const info = await probeImage(buf, limits);
-  const lb = letterboxFor(info.width, info.height, dst.width, dst.height);
+  const lb = letterboxFor(info.width, info.height, dst.width, dst.height, align);
   const grey = { r: PAD_GREY, g: PAD_GREY, b: PAD_GREY };
   let data: Buffer;
   let out: sharp.OutputInfo;

@@ -212,3 +212,17 @@ test('renderDetections copes with CMYK, grey, 16-bit, alpha and EXIF-rotated inp
     }
   }
 });
+
+test('top-left letterbox puts the picture in the corner and still maps boxes back', async () => {
+  const img = await scene(1920, 1080, { x: 400, y: 300, w: 400, h: 400 }, 'png');
+  const d = await decodeToInput(img, DST, undefined, 'top-left');
+  assert.equal(d.letterbox.padLeft, 0);
+  assert.equal(d.letterbox.padTop, 0);
+  // The padding is all at the bottom: the last row is grey, the first row is picture (not padding grey).
+  const last = (DST.height - 1) * DST.width * 3;
+  assert.deepEqual(Array.from(d.pixels.subarray(last, last + 3)), [PAD_GREY, PAD_GREY, PAD_GREY]);
+  assert.ok(Math.abs(d.pixels[0] - 0x40) <= 2, `first pixel ${d.pixels[0]} should be the picture's grey`);
+  const found = undoLetterbox(Float32Array.from(whiteBox(d.pixels, DST.width, DST.height)), d.letterbox);
+  const want = [400, 300, 800, 700];
+  for (let i = 0; i < 4; i++) assert.ok(Math.abs(found[i] - want[i]) <= (1920 / DST.width) * 1.5, `coord ${i}: ${found[i]} vs ${want[i]}`);
+});
