@@ -3,6 +3,7 @@
 // direct otherwise). An optional linear "highway" from the flattened window to the outputs carries the
 // autoregressive part, so the recurrent encoder only has to learn what a linear model cannot.
 import { tf } from '../runtime/backend.js';
+import { mulberry32 } from '../runtime/random.js';
 
 export const CELLS = ['lstm', 'gru', 'bilstm'] as const;
 export type Cell = (typeof CELLS)[number];
@@ -120,17 +121,6 @@ export interface TrainData {
   nVal: number;
 }
 
-/** Small deterministic PRNG so the batch order is reproducible from the seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mse(a: Float32Array, b: Float32Array): number {
   let s = 0;

@@ -1,17 +1,9 @@
 // Turning next-character logits into a choice: temperature, top-k, top-p (nucleus), and a seeded PRNG
 // so that the same seed reproduces the same text.
+import { mulberry32 } from '../runtime/random.js';
 
-/** mulberry32: a small, fast 32-bit PRNG; good enough for sampling and fully determined by its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The sampling generator: the project's seeded PRNG. */
+export const seededRandom = mulberry32;
 
 export interface SamplingOptions {
   /** 0 = greedy (argmax). */

@@ -1,18 +1,8 @@
 // YOLO anchors: k-means over the training boxes' (w, h) with 1 − IoU as the distance (YOLOv2), so that big
 // boxes do not dominate the clustering the way they would under Euclidean distance.
 import { shapeIou } from './heads/box-math.js';
+import { mulberry32 } from '../runtime/random.js';
 
-/** A small deterministic generator (mulberry32) so the same seed gives the same anchors. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * sizes: n×2 [w, h]. Returns k anchors [w0, h0, ...] sorted by area (small first), and the mean best IoU of

@@ -2,17 +2,10 @@
 // scores, duplicate boxes, integer grids (IoU lands exactly on thresholds), zero-area boxes,
 // flipped corners and NaN scores.
 
-/** mulberry32: small, fast, good enough to spread test cases. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../src/runtime/random.js';
+
+/** Seeded generator for spreading test cases. */
+export const rng = mulberry32;
 
 export interface BoxCase {
   n: number;

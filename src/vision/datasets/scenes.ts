@@ -4,7 +4,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { mulberry32 } from '../anchors.js';
+import { mulberry32 } from '../../runtime/random.js';
 import { FMNIST_CLASSES, type FmnistSplit } from './fmnist.js';
 
 export interface SceneOptions {

@@ -1,0 +1,12 @@
+// One seeded generator for everything that must be reproducible from a seed (data generation, batch order,
+// anchors, sampling): mulberry32, small and fast, fully determined by its 32-bit seed.
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
