@@ -24,6 +24,8 @@ let img: Images;
 const loaded: LoadedModel[] = [];
 const missing: string[] = [];
 let ran = 0;
+/** How many hostile cases ended in each status, printed at the end. */
+const statuses = new Map<number, number>();
 
 async function loadReal(name: string): Promise<void> {
   try {
@@ -63,6 +65,7 @@ async function send(opts: InjectOptions): Promise<LightMyRequestResponse> {
 async function hostile(label: string, opts: InjectOptions, allowed?: number[], detail?: RegExp): Promise<LightMyRequestResponse> {
   const r = await send(opts);
   ran++;
+  statuses.set(r.statusCode, (statuses.get(r.statusCode) ?? 0) + 1);
   const where = `${label}: got ${r.statusCode} ${r.body.slice(0, 300)}`;
   assert.ok(r.statusCode >= 400 && r.statusCode < 500, where);
   if (allowed) assert.ok(allowed.includes(r.statusCode), `${where} (wanted ${allowed.join('/')})`);
@@ -227,14 +230,28 @@ test('NaN, Infinity, 1e308 and strings in forecast series are refused', async (t
   }
 });
 
+test('hostile query strings, names and JSON keys are refused', async () => {
+  await hostile('model name with path traversal', raw(img.jpeg, 'image/jpeg', '/v1/detect?model=../../etc/passwd'), [400, 404]);
+  await hostile('model name with encoded traversal', raw(img.jpeg, 'image/jpeg', '/v1/detect?model=..%2F..%2Fpackage.json'), [400, 404]);
+  await hostile('deepstack custom model traversal', { method: 'POST', url: '/v1/vision/custom/..%2F..%2Fpackage.json', ...multipart([imagePart(img.jpeg)]) }, [400, 404]);
+  await hostile('scoreThreshold=NaN', raw(img.jpeg, 'image/jpeg', '/v1/detect?scoreThreshold=NaN'), [400]);
+  await hostile('scoreThreshold=1e308', raw(img.jpeg, 'image/jpeg', '/v1/detect?scoreThreshold=1e308'), [400]);
+  await hostile('maxDetections=-Infinity', raw(img.jpeg, 'image/jpeg', '/v1/detect?maxDetections=-Infinity'), [400]);
+  await hostile('head with markup', raw(img.jpeg, 'image/jpeg', '/v1/detect?head=%3Cscript%3E'), [400, 404]);
+  await hostile('__proto__ key', json('/v1/detect', '{"__proto__":{"polluted":1},"image":"!"}'), [400]);
+  await hostile('constructor.prototype key', json('/v1/sequence/forecast', '{"constructor":{"prototype":{"polluted":1}},"series":[1],"horizon":1}'), [400]);
+  assert.equal(({} as Record<string, unknown>)['polluted'], undefined, 'Object.prototype polluted');
+  await hostile('text/generate length 1e308', json('/v1/text/generate', JSON.stringify({ model: 'shakespeare', prompt: 'a', length: 1e308 })), [400]);
+});
+
 test('after the corpus the service answers /healthz and holds no extra tensors', async () => {
   const before = tf.memory().numTensors;
   await works('healthy image after the corpus', raw(img.jpeg, 'image/jpeg'));
   assert.equal(tf.memory().numTensors, before, 'tensors leaked by a valid request after the corpus');
   const h = await send({ method: 'GET', url: '/healthz' });
   assert.equal(h.statusCode, 200, h.body);
-  console.log(`hostile-input suite: ${ran} cases ran`);
-  // 66 cases need only the fake detector; 7 more need the char-RNN, 1 more the forecaster.
-  const expected = 66 + (loaded.some((m) => m.kind === 'char-rnn') ? 7 : 0) + (loaded.some((m) => m.kind === 'forecaster') ? 1 : 0);
+  console.log(`hostile-input suite: ${ran} cases ran; hostile statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}`);
+  // 76 cases need only the fake detector; 7 more need the char-RNN, 1 more the forecaster.
+  const expected = 76 + (loaded.some((m) => m.kind === 'char-rnn') ? 7 : 0) + (loaded.some((m) => m.kind === 'forecaster') ? 1 : 0);
   assert.equal(ran, expected);
 });
