@@ -39,11 +39,11 @@ export function pngBomb(width: number, height: number): Buffer {
   return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(rows, { level: 9 })), pngChunk('IEND', Buffer.alloc(0))]);
 }
 
-/** A GIF89a with `frames` 1 × 1 frames, written byte by byte (the classic minimal LZW block). */
-export function manyFrameGif(frames: number): Buffer {
+/** A GIF89a with `frames` 1 × 1 frames on a `screen` × `screen` canvas (at most 65535), written byte by byte (the classic minimal LZW block). */
+export function manyFrameGif(frames: number, screen = 1): Buffer {
   const head = Buffer.from([
     ...Buffer.from('GIF89a', 'latin1'),
-    1, 0, 1, 0, // 1 × 1 screen
+    screen & 0xff, screen >> 8, screen & 0xff, screen >> 8, // screen × screen logical screen
     0x80, 0, 0, // global colour table of 2 entries
     0, 0, 0, 255, 255, 255,
     0x21, 0xff, 0x0b, ...Buffer.from('NETSCAPE2.0', 'latin1'), 3, 1, 0, 0, 0, // loop forever
