@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { initBackend, tf } from '../../src/runtime/backend.js';
 import { readManifest } from '../../src/runtime/registry.js';
@@ -248,6 +249,55 @@ test('hostile query strings, names and JSON keys are refused', async () => {
   await hostile('text/generate length 1e308', json('/v1/text/generate', JSON.stringify({ model: 'shakespeare', prompt: 'a', length: 1e308 })), [400]);
 });
 
+/** Writes raw bytes to a real socket and returns the status line of the answer (or throws on a hang). */
+function rawHttp(port: number, bytes: Buffer | string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1');
+    let got = '';
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`no answer within ${PER_REQUEST_MS} ms`));
+    }, PER_REQUEST_MS);
+    sock.on('data', (d) => {
+      got += d.toString('latin1');
+      if (got.includes('\r\n')) {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(got.slice(0, got.indexOf('\r\n')));
+      }
+    });
+    sock.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve(got.slice(0, got.indexOf('\r\n')) || 'closed');
+    });
+    sock.write(bytes);
+  });
+}
+
+test('over a real socket: garbage, huge headers and a lying Content-Length get a 4xx status line', async (t) => {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  assert.ok(address && typeof address === 'object');
+  const port = address.port;
+  const cases: [string, string | Buffer][] = [
+    ['not HTTP at all', 'GARBAGE\r\n\r\n'],
+    ['64 KiB header', `POST /v1/detect HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(65_536)}\r\nContent-Length: 0\r\n\r\n`],
+    ['conflicting Content-Length and Transfer-Encoding', 'POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\nContent-Type: image/jpeg\r\n\r\n0\r\n\r\n'],
+    ['bad chunk size', 'POST /v1/detect HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: image/jpeg\r\n\r\nZZZ\r\n\r\n'],
+    ['Content-Length over the body limit', `POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: ${200 * 1024 * 1024}\r\n\r\nabc`],
+  ];
+  for (const [label, bytes] of cases) {
+    const line = await rawHttp(port, bytes);
+    ran++;
+    t.diagnostic(`${label}: ${line}`);
+    assert.match(line, /^HTTP\/1\.1 4\d\d /, label);
+  }
+});
+
 test('after the corpus the service answers /healthz and holds no extra tensors', async () => {
   const before = tf.memory().numTensors;
   await works('healthy image after the corpus', raw(img.jpeg, 'image/jpeg'));
@@ -255,7 +305,7 @@ test('after the corpus the service answers /healthz and holds no extra tensors',
   const h = await send({ method: 'GET', url: '/healthz' });
   assert.equal(h.statusCode, 200, h.body);
   console.log(`hostile-input suite: ${ran} cases ran; hostile statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}`);
-  // 78 cases need only the fake detector; 7 more need the char-RNN, 1 more the forecaster.
-  const expected = 78 + (loaded.some((m) => m.kind === 'char-rnn') ? 7 : 0) + (loaded.some((m) => m.kind === 'forecaster') ? 1 : 0);
+  // 83 cases need only the fake detector; 7 more need the char-RNN, 1 more the forecaster.
+  const expected = 83 + (loaded.some((m) => m.kind === 'char-rnn') ? 7 : 0) + (loaded.some((m) => m.kind === 'forecaster') ? 1 : 0);
   assert.equal(ran, expected);
 });
