@@ -249,6 +249,19 @@ test('hostile query strings, names and JSON keys are refused', async () => {
   await hostile('text/generate length 1e308', json('/v1/text/generate', JSON.stringify({ model: 'shakespeare', prompt: 'a', length: 1e308 })), [400]);
 });
 
+test('forty hostile uploads at once (fifty requests in all), mixed with good ones, all answered correctly', async () => {
+  const bomb = pngBomb(30_000, 30_000);
+  const cut = img.jpeg.subarray(0, img.jpeg.length >> 1);
+  const jobs = Array.from({ length: 50 }, (_, i) => {
+    if (i % 5 === 0) return works(`parallel good ${i}`, raw(img.jpeg, 'image/jpeg'));
+    if (i % 5 === 1) return hostile(`parallel bomb ${i}`, raw(bomb, 'image/png'), [413, 422]);
+    if (i % 5 === 2) return hostile(`parallel truncated ${i}`, raw(cut, 'image/jpeg'), [400, 415, 422]);
+    if (i % 5 === 3) return hostile(`parallel SVG ${i}`, form(Buffer.from(SVG_EXTERNAL), 'image/svg+xml', 'x.svg'), [415]);
+    return hostile(`parallel deep JSON ${i}`, json('/v1/detect', deepJson(10_000)), [400]);
+  });
+  await Promise.all(jobs);
+});
+
 /** Writes raw bytes to a real socket and returns the status line of the answer (or throws on a hang). */
 function rawHttp(port: number, bytes: Buffer | string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -305,7 +318,7 @@ test('after the corpus the service answers /healthz and holds no extra tensors',
   const h = await send({ method: 'GET', url: '/healthz' });
   assert.equal(h.statusCode, 200, h.body);
   console.log(`hostile-input suite: ${ran} cases ran; hostile statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}`);
-  // 83 cases need only the fake detector; 7 more need the char-RNN, 1 more the forecaster.
-  const expected = 83 + (loaded.some((m) => m.kind === 'char-rnn') ? 7 : 0) + (loaded.some((m) => m.kind === 'forecaster') ? 1 : 0);
+  // 133 cases need only the fake detector; 7 more need the char-RNN, 1 more the forecaster.
+  const expected = 133 + (loaded.some((m) => m.kind === 'char-rnn') ? 7 : 0) + (loaded.some((m) => m.kind === 'forecaster') ? 1 : 0);
   assert.equal(ran, expected);
 });
