@@ -9,7 +9,8 @@ import { buildApp } from '../../src/server/app.js';
 import { ConfigError, defaultConfig, loadConfig } from '../../src/server/config.js';
 import { toProblem } from '../../src/server/detection.js';
 import { InferenceTimeoutError, InProcessEngine } from '../../src/server/inference.js';
-import { FakeDetector } from './fake-detector.js';
+import { FakeDetector, FakeRegistry } from './fake-detector.js';
+import { photo } from './detect-fixtures.js';
 import { registryOf } from './fake-registry.js';
 
 /** A fake whose forward pass waits until the test lets it go. */
@@ -77,6 +78,34 @@ test('a deadline is answered as 503 problem with Retry-After and a clear detail'
   assert.equal(p.status, 503);
   assert.match(p.detail ?? '', /deadline of 250 ms/);
   assert.equal(p.headers?.['Retry-After'], '1');
+});
+
+test('over HTTP, detect requests past the deadline answer 503 problem+json and the queued one never runs', async () => {
+  await initBackend();
+  const m = new GatedDetector();
+  const app = await buildApp({ config: defaultConfig({ inferenceTimeoutMs: 150 }), registry: new FakeRegistry([m]), logger: false });
+  try {
+    const jpeg = await photo(64, 48, []);
+    // .then() dispatches the injected request now rather than when first awaited.
+    const send = () => app.inject({ method: 'POST', url: '/v1/detect', payload: jpeg, headers: { 'content-type': 'image/jpeg' } }).then((r) => r);
+    const [a, b] = await Promise.all([send(), send()]);
+    for (const r of [a, b]) {
+      assert.equal(r.statusCode, 503, r.body);
+      assert.match(String(r.headers['content-type']), /^application\/problem\+json/);
+      assert.equal(r.headers['retry-after'], '1');
+      assert.match(r.json().detail, /inference deadline of 150 ms/);
+    }
+    assert.equal(m.started, 1, 'only the job that reached the model ran; the queued one was dropped');
+    m.release();
+    // Healthy again once the abandoned pass ends.
+    const ok = send();
+    await new Promise((r) => setTimeout(r, 50));
+    m.release();
+    assert.equal((await ok).statusCode, 200);
+  } finally {
+    m.release();
+    await app.close();
+  }
 });
 
 test('rate limiting per client answers 429 problem+json with Retry-After; probes are exempt', async () => {
