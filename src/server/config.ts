@@ -104,6 +104,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = r.data;
+  // Node refuses this pair at server creation; here it would silently make the request bound win.
+  if (e.KESTREL_REQUEST_TIMEOUT_MS > 0 && e.KESTREL_HEADERS_TIMEOUT_MS > e.KESTREL_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError([{ variable: 'KESTREL_HEADERS_TIMEOUT_MS', message: `must not exceed KESTREL_REQUEST_TIMEOUT_MS (${e.KESTREL_REQUEST_TIMEOUT_MS})` }]);
+  }
   return {
     port: e.PORT,
     host: e.HOST,

@@ -43,6 +43,11 @@ test('limit settings load from the environment with defaults, and a bad one is n
     (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.variable === 'KESTREL_MAX_CONNECTIONS'),
   );
   assert.throws(
+    () => loadConfig({ KESTREL_HEADERS_TIMEOUT_MS: '9000', KESTREL_REQUEST_TIMEOUT_MS: '5000' }),
+    (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.variable === 'KESTREL_HEADERS_TIMEOUT_MS'),
+  );
+  assert.equal(loadConfig({ KESTREL_HEADERS_TIMEOUT_MS: '9000', KESTREL_REQUEST_TIMEOUT_MS: '0' }).headersTimeoutMs, 9000);
+  assert.throws(
     () => loadConfig({ KESTREL_RATE_LIMIT: 'lots' }),
     (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.variable === 'KESTREL_RATE_LIMIT'),
   );
