@@ -3,12 +3,14 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ModelRegistry } from '../runtime/models.js';
 import { loadRegistry, type Registry } from '../runtime/registry.js';
 import { defaultConfig, type Config } from './config.js';
+import { ProblemError } from './errors.js';
 import { BEARER_SECURITY, requireApiKey, type AuthPreHandler } from './plugins/auth.js';
 import { installMetrics } from './plugins/metrics.js';
 import { installProblemHandling } from './plugins/problem.js';
@@ -49,6 +51,8 @@ export const ROUTES: { plugin: AnyPlugin; options?: (app: FastifyInstance) => Re
   { plugin: sequenceRoutes },
   { plugin: textRoutes },
 ];
+
+const RATE_LIMIT_EXEMPT = new Set(['/healthz', '/readyz', '/metrics']);
 
 export interface BuildAppOptions {
   config?: Config;
@@ -94,6 +98,7 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     logger,
     bodyLimit: config.bodyLimit,
     requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
     trustProxy: config.trustProxy,
     requestIdHeader: false,
     genReqId: (req) => {
@@ -104,6 +109,10 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   }).withTypeProvider<ZodTypeProvider>();
+
+  // Slow senders and floods of sockets: Fastify has no options for these, the Node server does.
+  if (config.headersTimeoutMs > 0) app.server.headersTimeout = config.headersTimeoutMs;
+  if (config.maxConnections > 0) app.server.maxConnections = config.maxConnections;
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -139,6 +148,24 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
   });
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: config.corsOrigins.includes('*') ? true : config.corsOrigins, exposedHeaders: ['x-request-id', 'retry-after'] });
+  }
+
+  if (config.rateLimit > 0) {
+    await app.register(rateLimit, {
+      max: config.rateLimit,
+      timeWindow: config.rateLimitWindowMs,
+      // Orchestrator probes and scrapers must never be throttled into looking dead.
+      allowList: (req) => RATE_LIMIT_EXEMPT.has(req.url.split('?')[0]),
+      // The plugin throws what this returns; as a ProblemError the app's handler renders problem+json.
+      errorResponseBuilder: (_req, ctx) =>
+        new ProblemError({
+          status: 429,
+          title: 'Too Many Requests',
+          type: 'rate-limited',
+          detail: `rate limit of ${ctx.max} requests per ${ctx.after} exceeded; retry later`,
+          headers: { 'Retry-After': String(Math.max(1, Math.ceil(ctx.ttl / 1000))) },
+        }),
+    });
   }
 
   await app.register(swagger, {

@@ -45,6 +45,12 @@ export const envSchema = z.object({
     .optional()
     .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []))
     .pipe(z.array(z.union([z.literal('*'), z.url({ message: 'must be a comma-separated list of origins (https://host[:port]) or *' })]))),
+  KESTREL_HEADERS_TIMEOUT_MS: intFrom(0, 10 * 60 * 1000).default(30_000),
+  KESTREL_KEEPALIVE_TIMEOUT_MS: intFrom(0, 10 * 60 * 1000).default(72_000),
+  KESTREL_MAX_CONNECTIONS: intFrom(0, 1_000_000).default(1024),
+  KESTREL_RATE_LIMIT: intFrom(0, 1_000_000_000).default(0),
+  KESTREL_RATE_LIMIT_WINDOW_MS: intFrom(1, 24 * 60 * 60 * 1000).default(60_000),
+  KESTREL_INFERENCE_TIMEOUT_MS: intFrom(0, 10 * 60 * 1000).default(30_000),
   KESTREL_TRUST_PROXY: bool.default(false),
   KESTREL_DOCS: bool.default(true),
 });
@@ -59,6 +65,16 @@ export interface Config {
   bodyLimit: number;
   shutdownTimeoutMs: number;
   requestTimeoutMs: number;
+  /** Time allowed to receive the request headers (slow-loris guard); 0 = Node's default. */
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** Open sockets at once; further connections are closed at once; 0 = no limit. */
+  maxConnections: number;
+  /** Requests per window per client IP; 0 = off. */
+  rateLimit: number;
+  rateLimitWindowMs: number;
+  /** Longest a detect job may wait plus run; 0 = no deadline. */
+  inferenceTimeoutMs: number;
   corsOrigins: string[];
   trustProxy: boolean;
   docs: boolean;
@@ -88,6 +104,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = r.data;
+  // Node refuses this pair at server creation; here it would silently make the request bound win.
+  if (e.KESTREL_REQUEST_TIMEOUT_MS > 0 && e.KESTREL_HEADERS_TIMEOUT_MS > e.KESTREL_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError([{ variable: 'KESTREL_HEADERS_TIMEOUT_MS', message: `must not exceed KESTREL_REQUEST_TIMEOUT_MS (${e.KESTREL_REQUEST_TIMEOUT_MS})` }]);
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -98,6 +118,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: e.KESTREL_BODY_LIMIT,
     shutdownTimeoutMs: e.KESTREL_SHUTDOWN_TIMEOUT_MS,
     requestTimeoutMs: e.KESTREL_REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: e.KESTREL_HEADERS_TIMEOUT_MS,
+    keepAliveTimeoutMs: e.KESTREL_KEEPALIVE_TIMEOUT_MS,
+    maxConnections: e.KESTREL_MAX_CONNECTIONS,
+    rateLimit: e.KESTREL_RATE_LIMIT,
+    rateLimitWindowMs: e.KESTREL_RATE_LIMIT_WINDOW_MS,
+    inferenceTimeoutMs: e.KESTREL_INFERENCE_TIMEOUT_MS,
     corsOrigins: e.KESTREL_CORS_ORIGINS,
     trustProxy: e.KESTREL_TRUST_PROXY,
     docs: e.KESTREL_DOCS,

@@ -53,6 +53,16 @@ export class JobAbortedError extends Error {
   }
 }
 
+/** The job's deadline (KESTREL_INFERENCE_TIMEOUT_MS) passed while it waited or ran; answered as 503. */
+export class InferenceTimeoutError extends EngineOverloadedError {
+  constructor(readonly timeoutMs: number) {
+    super(`the inference deadline of ${timeoutMs} ms passed before the job finished (server busy); retry later`, 1);
+    this.name = 'InferenceTimeoutError';
+  }
+}
+
+const abortError = (signal: AbortSignal): Error => (signal.reason instanceof InferenceTimeoutError ? signal.reason : new JobAbortedError());
+
 export interface InProcessEngineOptions {
   /**
    * Jobs that run at once. tfjs executes one op at a time on the main thread, so more than one mostly
@@ -61,6 +71,8 @@ export interface InProcessEngineOptions {
   concurrency?: number;
   /** Jobs allowed to wait; past this the engine refuses rather than growing memory. */
   maxQueue?: number;
+  /** Longest a job may wait plus run, in ms; 0 or absent = no deadline. */
+  timeoutMs?: number;
 }
 
 // Engines alive in this process; the gauges below sum over them (tests build several apps).
@@ -91,7 +103,7 @@ new Gauge({
   },
 });
 
-/** KESTREL_INFERENCE_CONCURRENCY (default 1) and KESTREL_INFERENCE_QUEUE (default 64). */
+/** KESTREL_INFERENCE_CONCURRENCY (default 1), KESTREL_INFERENCE_QUEUE (default 64), KESTREL_INFERENCE_TIMEOUT_MS (default 30000). */
 export function engineOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): InProcessEngineOptions {
   const int = (name: string, dflt: number, min: number): number => {
     const raw = env[name];
@@ -100,7 +112,7 @@ export function engineOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): InPr
     if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
     return v;
   };
-  return { concurrency: int('KESTREL_INFERENCE_CONCURRENCY', 1, 1), maxQueue: int('KESTREL_INFERENCE_QUEUE', 64, 0) };
+  return { concurrency: int('KESTREL_INFERENCE_CONCURRENCY', 1, 1), maxQueue: int('KESTREL_INFERENCE_QUEUE', 64, 0), timeoutMs: int('KESTREL_INFERENCE_TIMEOUT_MS', 30_000, 0) };
 }
 
 /**
@@ -111,6 +123,7 @@ export class InProcessEngine implements InferenceEngine {
   readonly name = 'in-process';
   private readonly concurrency: number;
   private readonly maxQueue: number;
+  private readonly timeoutMs: number;
   private active = 0;
   private readonly waiting: { start: () => void; job: DetectJob; reject: (e: Error) => void }[] = [];
   private counts = { completed: 0, failed: 0, rejected: 0 };
@@ -119,6 +132,7 @@ export class InProcessEngine implements InferenceEngine {
   constructor(opts: InProcessEngineOptions = {}) {
     this.concurrency = Math.max(1, opts.concurrency ?? 1);
     this.maxQueue = Math.max(0, opts.maxQueue ?? 64);
+    this.timeoutMs = Math.max(0, opts.timeoutMs ?? 0);
     liveEngines.add(this);
   }
 
@@ -130,9 +144,24 @@ export class InProcessEngine implements InferenceEngine {
     if (job.pixels.length !== expected) {
       throw new Error(`pixels hold ${job.pixels.length} bytes; ${job.batch}×${height}×${width}×3 = ${expected} expected`);
     }
+    if (this.timeoutMs <= 0) return this.run(job);
+    // The deadline aborts the job: a queued one leaves the queue at once; a running forward pass cannot
+    // be interrupted, so its caller gets the timeout now and the pass's result is discarded when it ends.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new InferenceTimeoutError(this.timeoutMs)), this.timeoutMs);
+    const signal = job.signal ? AbortSignal.any([job.signal, deadline.signal]) : deadline.signal;
+    const expired = new Promise<never>((_, reject) => deadline.signal.addEventListener('abort', () => reject(abortError(deadline.signal)), { once: true }));
+    try {
+      return await Promise.race([this.run({ ...job, signal }), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async run(job: DetectJob): Promise<Candidates[]> {
     await this.acquire(job);
     try {
-      if (job.signal?.aborted) throw new JobAbortedError();
+      if (job.signal?.aborted) throw abortError(job.signal);
       const t0 = performance.now();
       const out = await job.model.predict(job.pixels, job.batch, job.head, job.scoreThreshold === undefined ? undefined : { scoreThreshold: job.scoreThreshold });
       observeInference(job.model.manifest.name, job.head, (performance.now() - t0) / 1000);
@@ -166,7 +195,7 @@ export class InProcessEngine implements InferenceEngine {
           const i = this.waiting.indexOf(entry);
           if (i >= 0) {
             this.waiting.splice(i, 1);
-            reject(new JobAbortedError());
+            reject(abortError(job.signal as AbortSignal));
           }
         },
         { once: true },

@@ -230,7 +230,7 @@ export function detectionApiOptions(app: FastifyInstance): DetectionApiOptions {
   return {
     apiKey: config?.apiKey,
     limits: detectLimitsFromEnv(process.env, config ? { maxImageBytes: config.bodyLimit } : {}),
-    engineOptions: engineOptionsFromEnv(),
+    engineOptions: { ...engineOptionsFromEnv(), ...(config ? { timeoutMs: config.inferenceTimeoutMs } : {}) },
   };
 }
 
