@@ -20,6 +20,7 @@ weights.bin, metrics.json) plus optimizer state for --resume.
   --lr X               peak learning rate, Adam, warm-up then cosine decay (default 0.002)
   --seed S             seed for anchors, data order and augmentation (default 1)
   --resume             continue from the checkpoint in --out
+  --init-from DIR      warm start from a model folder's weights and anchors (new schedule, fresh optimizer)
   --limit N            use only the first N training images
   --checkpoint-every N steps between checkpoints (default 100)
   --clip X             gradient clipping by global norm (default 10)
@@ -36,7 +37,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       data: { type: 'string' }, out: { type: 'string' }, head: { type: 'string', multiple: true },
       epochs: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
-      resume: { type: 'boolean' }, limit: { type: 'string' }, 'checkpoint-every': { type: 'string' },
+      resume: { type: 'boolean' }, 'init-from': { type: 'string' }, limit: { type: 'string' }, 'checkpoint-every': { type: 'string' },
       clip: { type: 'string' }, 'no-augment': { type: 'boolean' }, size: { type: 'string' },
       'max-minutes': { type: 'string' }, default: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
@@ -80,6 +81,7 @@ export async function run(argv: string[]): Promise<number> {
     lr: num(values.lr, 'lr', 0.002, false),
     seed: num(values.seed, 'seed', 1),
     resume: values.resume ?? false,
+    initFrom: values['init-from'],
     limit: num(values.limit, 'limit', 0),
     checkpointEvery: num(values['checkpoint-every'], 'checkpoint-every', 100) || 100,
     clipNorm: num(values.clip, 'clip', 10, false),

@@ -32,6 +32,8 @@ export interface TrainOptions {
   /** Stop after this many seconds (a checkpoint is written first); 0 = no limit. */
   maxSeconds: number;
   command: string;
+  /** Warm start: take the network config and weights from this model folder (a new run, fresh optimizer). */
+  initFrom?: string;
   /** Mark the model as the default detector in its manifest. */
   markDefault?: boolean;
   onProgress?: (p: Progress) => void;
@@ -150,6 +152,15 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
     const opt = await loadTensors(join(ckDir, 'optimizer'));
     await optimizer.setWeights(opt);
     log(`resumed at step ${state.step} (epoch ${state.epoch})`);
+  } else if (o.initFrom) {
+    const manifest = JSON.parse(await readFile(join(o.initFrom, 'manifest.json'), 'utf8')) as { config: unknown };
+    cfg = detectorConfigSchema.parse(manifest.config);
+    if (cfg.inputSize !== o.inputSize) throw new Error(`--init-from model has input ${cfg.inputSize}, this run --size ${o.inputSize}`);
+    const saved = await tf.loadLayersModel(diskLoader(o.initFrom));
+    model = buildNetwork(cfg);
+    model.setWeights(saved.getWeights());
+    saved.dispose();
+    log(`initialised from ${o.initFrom} (its anchors and weights; fresh optimizer)`);
   } else {
     const fit = fitAnchors(defaultConfig(ds.classes.length, o.inputSize), data, o.seed);
     cfg = fit.cfg;
@@ -164,7 +175,7 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
   const totalSteps = stepsPerEpoch * o.epochs;
   const warmup = Math.min(300, Math.floor(totalSteps * 0.05) + 1);
   const trainingInfo = (): Record<string, unknown> => ({
-    data: o.data, split: 'train', images: data.count, seed: o.seed, command: o.command, heads: o.heads,
+    data: o.data, split: 'train', images: data.count, seed: o.seed, command: o.command, heads: o.heads, initFrom: o.initFrom ?? null,
     epochs: o.epochs, batch: o.batch, lr: o.lr, steps: state.step, totalSteps, epochsDone: state.epoch,
     augment: o.augment, clipNorm: o.clipNorm, parameters: model.countParams(), trainingSeconds: Math.round(state.elapsedSeconds),
     finalLoss: state.lossHistory.at(-1)?.loss ?? null, lossHistory: state.lossHistory,
