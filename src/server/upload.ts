@@ -59,8 +59,10 @@ const BASE64URL = /^[A-Za-z0-9_-]*={0,2}$/;
 export function decodeBase64Image(s: string, field: string, maxBytes: number): Uint8Array {
   let t = s;
   const comma = t.startsWith('data:') ? t.indexOf(',') : -1;
+  let declared: string | undefined;
   if (comma >= 0) {
     if (!/;base64$/i.test(t.slice(0, comma))) throw badBase64(field, 'the data: URL is not base64-encoded');
+    declared = t.slice(5, comma).split(';')[0];
     t = t.slice(comma + 1);
   }
   t = t.replace(/\s+/g, '');
@@ -70,11 +72,34 @@ export function decodeBase64Image(s: string, field: string, maxBytes: number): U
   if (t.length % 4 === 1) throw badBase64(field, 'its length is not a valid base64 length');
   // Checked before decoding so a huge string is refused without allocating its bytes.
   if (Math.floor((t.length * 3) / 4) - (t.endsWith('==') ? 2 : t.endsWith('=') ? 1 : 0) > maxBytes) throw tooLarge(maxBytes, `${field} (decoded)`);
-  return new Uint8Array(Buffer.from(t, url ? 'base64url' : 'base64'));
+  const data = new Uint8Array(Buffer.from(t, url ? 'base64url' : 'base64'));
+  const mismatch = declaredTypeMismatch(declared, data, `${field} (data: URL)`);
+  if (mismatch) throw mismatch;
+  return data;
 }
 
 function badBase64(field: string, why: string): ProblemError {
   return new ProblemError({ status: 400, title: 'Invalid base64', type: 'invalid-base64', detail: `${field} is not valid base64: ${why}` });
+}
+
+/**
+ * The bytes decide what an image is; a declared image type (a raw body's Content-Type, a multipart part's
+ * Content-Type, a data: URL's media type) that names a different known format is refused rather than
+ * guessed at, the same way on every path. Undeclared, generic (application/octet-stream) or unknown
+ * declared types are left to the sniffer, and bytes that are no known image fail later at decoding.
+ */
+export function declaredTypeMismatch(declaredType: string | undefined, data: Uint8Array, where: string): ProblemError | undefined {
+  const declared = (declaredType ?? '').split(';')[0].trim().toLowerCase();
+  const expected = IMAGE_CONTENT_TYPES[declared];
+  const actual = sniffFormat(data);
+  if (!expected || !actual || expected === actual) return undefined;
+  return new ProblemError({
+    status: 415,
+    title: 'Content type does not match the image',
+    type: 'unsupported-image',
+    detail: `${where} declared ${declared} but the bytes are ${actual}`,
+    extensions: { declared, actual },
+  });
 }
 
 function addField(fields: Record<string, unknown>, name: string, value: unknown): void {
@@ -131,8 +156,11 @@ export async function readUpload(req: FastifyRequest, limits: UploadLimits, opts
           }
           const data = await part.toBuffer();
           count(data.length);
+          const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+          const mismatch = part.file.truncated ? undefined : declaredTypeMismatch(part.mimetype, bytes, `image part "${part.filename ?? ''}"`);
           if (part.file.truncated) images.push({ ok: false, problem: tooLarge(limits.maxImageBytes, `image "${part.filename ?? ''}"`) });
-          else images.push({ ok: true, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+          else if (mismatch) images.push({ ok: false, problem: mismatch });
+          else images.push({ ok: true, data: bytes });
         } else {
           if (part.fieldname === 'image' && typeof part.value === 'string' && part.value.length > 0) {
             // Some clients post the image as a base64 text field.
@@ -160,18 +188,8 @@ export async function readUpload(req: FastifyRequest, limits: UploadLimits, opts
   } else if (Buffer.isBuffer(req.body)) {
     const body = req.body;
     if (body.length > limits.maxImageBytes) throw tooLarge(limits.maxImageBytes, 'the request body');
-    const declared = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    const expected = IMAGE_CONTENT_TYPES[declared];
-    const actual = sniffFormat(body);
-    // A declared image type must match the bytes: a mislabelled body is refused, not guessed at.
-    if (expected && actual && expected !== actual) {
-      throw new ProblemError({
-        status: 415,
-        title: 'Content type does not match the image',
-        type: 'unsupported-image',
-        detail: `declared ${declared} but the bytes are ${actual}`,
-      });
-    }
+    const mismatch = declaredTypeMismatch(req.headers['content-type'], body, 'the request body');
+    if (mismatch) throw mismatch;
     images.push({ ok: true, data: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) });
   } else if (req.body !== null && typeof req.body === 'object' && !Array.isArray(req.body)) {
     const body = req.body as Record<string, unknown>;

@@ -124,6 +124,32 @@ test('malformed and hostile images are refused with a 4xx problem', async () => 
   await hostile('JPEG declared as application/zip', raw(jpeg, 'application/zip'), [415]);
 });
 
+test('a declared image type that disagrees with the bytes is refused with 415 on every path, naming both', async () => {
+  const { jpeg, png } = img;
+  const both = (declared: string, actual: string) => new RegExp(`declared ${declared.replace('/', '\\/')} but the bytes are ${actual}`);
+  // The raw path did this first; multipart parts and data: URLs now answer the same way.
+  await hostile('raw: JPEG declared as PNG', raw(jpeg, 'image/png'), [415], both('image/png', 'jpeg'));
+  await hostile('multipart: PNG declared as JPEG', form(png, 'image/jpeg', 'a.jpg'), [415], both('image/jpeg', 'png'));
+  await hostile('multipart: JPEG declared as GIF', form(jpeg, 'image/gif', 'a.gif'), [415], both('image/gif', 'jpeg'));
+  await hostile('multipart: GIF declared as WebP', form(manyFrameGif(2), 'image/webp', 'a.webp'), [415], both('image/webp', 'gif'));
+  await hostile('multipart: PNG declared as image/jpg with parameters', form(png, 'IMAGE/JPG; charset=binary', 'a.jpg'), [415], both('image/jpg', 'png'));
+  await hostile('deepstack multipart: PNG declared as JPEG', { method: 'POST', url: '/v1/vision/detection', ...multipart([imagePart(png, 'a.jpg', 'image/jpeg')]) }, [415], both('image/jpeg', 'png'));
+  await hostile('data: URL declaring PNG holding a JPEG', json('/v1/detect', JSON.stringify({ image: `data:image/png;base64,${jpeg.toString('base64')}` })), [415], both('image/png', 'jpeg'));
+  await hostile('multipart base64 field as a data: URL declaring JPEG holding a PNG', { method: 'POST', url: '/v1/detect', ...multipart([{ name: 'image', data: `data:image/jpeg;base64,${png.toString('base64')}` }]) }, [415], both('image/jpeg', 'png'));
+  // In a batch the mismatch stays in its slot; the matching image still answers.
+  const b = await send({ method: 'POST', url: '/v1/detect/batch', ...multipart([imagePart(jpeg), imagePart(png, 'b.jpg', 'image/jpeg')]) });
+  ran++;
+  assert.equal(b.statusCode, 200, b.body);
+  const results = (b.json() as { results: { error?: { status: number; detail: string }; detections?: unknown[] }[] }).results;
+  assert.ok(Array.isArray(results[0].detections), JSON.stringify(results[0]));
+  assert.equal(results[1].error?.status, 415, JSON.stringify(results[1]));
+  assert.match(String(results[1].error?.detail), both('image/jpeg', 'png'));
+  // Generic, absent or non-image declarations are not a claim about the format: the bytes decide.
+  await works('multipart: JPEG declared application/octet-stream', form(jpeg, 'application/octet-stream', 'a.bin'));
+  await works('multipart: PNG with no part Content-Type', { method: 'POST', url: '/v1/detect', ...multipart([{ name: 'image', data: png, filename: 'a.png' }]) });
+  await works('data: URL declaring the right type', json('/v1/detect', JSON.stringify({ image: `data:image/png;base64,${png.toString('base64')}` })));
+});
+
 test('polyglots and many-frame GIFs never crash the decoder', async (t) => {
   // A valid image with a zip/HTML tail is still a valid image; the service may serve it or refuse it,
   // but it must not fail, and must not treat it as anything else.
@@ -321,7 +347,7 @@ test('after the corpus the service answers /healthz and holds no extra tensors',
   const h = await send({ method: 'GET', url: '/healthz' });
   assert.equal(h.statusCode, 200, h.body);
   console.log(`hostile-input suite: ${ran} cases ran; hostile statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}`);
-  // 136 cases need only the fake detector; 7 more need the char-RNN, 1 more the forecaster.
-  const expected = 136 + (loaded.some((m) => m.kind === 'char-rnn') ? 7 : 0) + (loaded.some((m) => m.kind === 'forecaster') ? 1 : 0);
+  // 148 cases need only the fake detector; 7 more need the char-RNN, 1 more the forecaster.
+  const expected = 148 + (loaded.some((m) => m.kind === 'char-rnn') ? 7 : 0) + (loaded.some((m) => m.kind === 'forecaster') ? 1 : 0);
   assert.equal(ran, expected);
 });
