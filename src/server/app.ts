@@ -105,8 +105,8 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
     },
-    // Requests arriving during shutdown get 503 while in-flight ones finish.
-    return503OnClosing: true,
+    // Requests arriving during shutdown get 503 (the onRequest hook below) while in-flight ones finish.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -125,6 +125,12 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
   // client socket would hold the server open until the shutdown bound.
   app.addHook('onSend', async (_request, reply) => {
     if (app.draining) reply.header('connection', 'close');
+  });
+  // Fastify's own closing 503 is plain JSON; this one is a problem document like every other error.
+  app.addHook('onRequest', async (request) => {
+    if (app.draining && !RATE_LIMIT_EXEMPT.has(request.url.split('?')[0])) {
+      throw new ProblemError({ status: 503, title: 'Shutting down', type: 'shutting-down', detail: 'this instance is draining; retry on another', headers: { 'Retry-After': '1' } });
+    }
   });
   app.addHook('preClose', async () => {
     app.draining = true;

@@ -11,13 +11,15 @@ export interface StartOptions {
   /** Install SIGTERM/SIGINT handlers that drain and exit (the CLI and `npm start` do). */
   handleSignals?: boolean;
   plugins?: BuildAppOptions['plugins'];
+  /** Models to serve instead of loading config.modelsDir (tests, embedding). */
+  registry?: BuildAppOptions['registry'];
 }
 
 export async function start(opts: StartOptions = {}): Promise<FastifyInstance> {
   const config = opts.config ?? loadConfig();
   // The backend comes first: a forced backend that cannot load must stop start-up before anything listens.
   const backend = await initBackend(config.backend);
-  const app = await buildApp({ config, plugins: opts.plugins });
+  const app = await buildApp({ config, plugins: opts.plugins, registry: opts.registry });
   app.log.info({ backend: backend.name, skipped: backend.skipped, versions: backend.versions }, `tfjs backend: ${backend.name}`);
 
   if (opts.handleSignals !== false) {
