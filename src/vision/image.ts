@@ -2,7 +2,7 @@
 // sharp resizes straight to the model size, so no full-resolution pixels ever reach tfjs; the
 // letterbox (aspect kept, grey padding) is computed here rather than by sharp's `contain`, so the
 // exact scale and offsets are known for undoing it.
-import sharp from 'sharp';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
 
 /** Formats we decode. Anything else (SVG above all: it can reference external files) is refused by magic bytes. */
 export const IMAGE_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif'] as const;
@@ -165,7 +165,7 @@ export async function probeImage(buf: Uint8Array, limits: DecodeLimits = DEFAULT
   if (buf.length === 0) throw new ImageError('empty', 'the image is empty (0 bytes)');
   const format = sniffFormat(buf);
   if (!format) throw new ImageError('unsupported', `not a supported image format (accepted: ${IMAGE_FORMATS.join(', ')})`);
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     // limitInputPixels off here: the limit is checked below with a clearer message; metadata never decodes pixels.
     meta = await sharp(buf, { limitInputPixels: false, failOn: 'error' }).metadata();
@@ -199,7 +199,7 @@ export async function decodeToInput(
   const lb = letterboxFor(info.width, info.height, dst.width, dst.height, align);
   const grey = { r: PAD_GREY, g: PAD_GREY, b: PAD_GREY };
   let data: Buffer;
-  let out: sharp.OutputInfo;
+  let out: OutputInfo;
   try {
     ({ data, info: out } = await sharp(buf, { limitInputPixels: limits.maxPixels, failOn: 'error', pages: 1, page: 0 })
       .rotate()

@@ -1,7 +1,7 @@
 // Hostile and awkward inputs for the hardening suite, built in memory at test time so nothing large is
 // committed. Each builder is small and deterministic.
 import { deflateSync } from 'node:zlib';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;
@@ -57,7 +57,7 @@ export function manyFrameGif(frames: number, screen = 1): Buffer {
 }
 
 /** A small scene with a white square the fake detector finds, as raw RGB. */
-async function scene(width = 160, height = 120): Promise<sharp.Sharp> {
+async function scene(width = 160, height = 120): Promise<Sharp> {
   const square = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#ffffff' } }).png().toBuffer();
   return sharp({ create: { width, height, channels: 3, background: '#404860' } }).composite([{ input: square, left: 30, top: 30 }]);
 }

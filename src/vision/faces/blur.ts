@@ -1,6 +1,6 @@
 // Privacy rendering: hide regions of an image (typically detected faces) by pixelating or blurring them.
 // The strength is relative to each region's size, so a large face is as unrecognisable as a small one.
-import sharp from 'sharp';
+import sharp, { type FormatEnum, type OverlayOptions } from 'sharp';
 
 export interface Region {
   x: number;
@@ -73,7 +73,7 @@ export async function blurRegions(image: Buffer, boxes: readonly Region[], opts:
   const { data, info } = await sharp(image).rotate().raw().toBuffer({ resolveWithObject: true });
   const raw = { raw: { width: info.width, height: info.height, channels: info.channels } } as const;
 
-  const overlays: sharp.OverlayOptions[] = [];
+  const overlays: OverlayOptions[] = [];
   for (const box of boxes) {
     const r = clampRegion(box, info.width, info.height);
     if (!r) continue;
@@ -99,5 +99,5 @@ export async function blurRegions(image: Buffer, boxes: readonly Region[], opts:
   // Compositing adds an alpha band; drop it again when the picture had none.
   let outImg = sharp(data, raw).composite(overlays);
   if (!meta.hasAlpha) outImg = outImg.removeAlpha();
-  return outImg.toFormat(format as keyof sharp.FormatEnum, format === 'jpeg' || format === 'webp' ? { quality: 90 } : {}).toBuffer();
+  return outImg.toFormat(format as keyof FormatEnum, format === 'jpeg' || format === 'webp' ? { quality: 90 } : {}).toBuffer();
 }
