@@ -24,7 +24,7 @@ import { defaultConfig } from '../../src/server/config.js';
 import { FakeDetector, FakeRegistry } from '../server/fake-detector.js';
 
 const IN_FLIGHT = 10;
-const PREDICT_MS = 120;
+const PREDICT_MS = 60;
 const SHUTDOWN_TIMEOUT_MS = 8000;
 
 interface Outcome {
@@ -73,7 +73,7 @@ function startServer(): { child: ChildProcess; port: Promise<number>; output: ()
       KESTREL_INFERENCE_QUEUE: String(IN_FLIGHT * 2),
       DRAIN_PREDICT_MS: String(PREDICT_MS),
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
   const waiters: { re: RegExp; done: () => void }[] = [];
@@ -102,7 +102,8 @@ test(`SIGTERM with ${IN_FLIGHT} detect requests in flight: all answered 200 in f
     const port = await s.port;
     const inflight = Array.from({ length: IN_FLIGHT }, () => call(port, 'POST', '/v1/detect', jpeg, 'image/jpeg'));
 
-    // Accepted = the engine holds them all (one running, the rest queued): only then is the signal sent.
+    // Accepted = the engine holds them all (one waiting at the model's gate, the rest queued): only then
+    // is the signal sent, and only after it are the forward passes let go.
     const deadline = Date.now() + 10_000;
     for (;;) {
       const m = await call(port, 'GET', '/metrics');
@@ -134,6 +135,7 @@ test(`SIGTERM with ${IN_FLIGHT} detect requests in flight: all answered 200 in f
       assert.equal((JSON.parse(p.body?.toString() ?? '') as { status: number }).status, 503);
     }
 
+    s.child.stdin?.write('go\n');
     const answers = await Promise.all(inflight);
     const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
     const exitAt = Date.now();
@@ -146,9 +148,8 @@ test(`SIGTERM with ${IN_FLIGHT} detect requests in flight: all answered 200 in f
       assert.equal(b.detections[0]?.label, 'white', where);
       assert.ok(a.at <= exitAt, `${where}: answered after the process exited`);
     }
-    // The queue really was drained after the signal, not finished before it.
-    const lastAnswer = Math.max(...answers.map((a) => a.at));
-    assert.ok(lastAnswer - t0 >= PREDICT_MS * (IN_FLIGHT - 2), `the last answer came ${lastAnswer - t0} ms after SIGTERM; the test did not hold the requests in flight`);
+    // Every answer was produced during the drain, none before the signal.
+    assert.ok(Math.min(...answers.map((a) => a.at)) > t0, 'an in-flight request was answered before SIGTERM');
     assert.equal(signal, null, s.output());
     assert.equal(code, 0, s.output());
     assert.ok(exitAt - t0 < SHUTDOWN_TIMEOUT_MS, `exit took ${exitAt - t0} ms`);
