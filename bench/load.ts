@@ -1,6 +1,6 @@
 // Load test of the real server (issue 9): a child process serving models/ on a loopback port, driven by
 // autocannon with POST /v1/detect of a 128×128 JPEG at several concurrencies; then 2 × N/2 more requests
-// with the server's resident memory and live tensor count read from its /metrics before, between and after
+// with the server's resident memory and live tensor count (kestrel_tfjs_tensors) read from its /metrics before, between and after
 // (the server's own numbers, so the load generator's memory does not mix in). A leak shows as growth in
 // the second half; the first half may still include warm-up (allocator pools, JIT).
 //
@@ -62,8 +62,8 @@ const leakConcurrency = Math.round(positive('leak-concurrency', opts['leak-concu
 const warmup = Math.round(positive('warmup', opts.warmup, 0));
 const size = Math.round(positive('size', opts.size, 8));
 
-/** The gauge both inference engines export: main-thread tensors plus any worker pool's. */
-const TENSOR_GAUGE = 'kestrel_tensors_live';
+/** Live tfjs tensors; with the worker engine (throughput branch) the sum over the main thread and every worker. */
+const TENSOR_GAUGE = 'kestrel_tfjs_tensors';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -132,13 +132,11 @@ async function gauges(base: string): Promise<Gauges> {
     const line = text.split('\n').find((l) => l.startsWith(`${name} `));
     return line === undefined ? Number.NaN : Number(line.slice(name.length + 1).split(' ')[0]);
   };
-  const tensors = value(TENSOR_GAUGE);
   return {
     rssBytes: value('kestrel_process_resident_memory_bytes'),
     heapUsedBytes: value('kestrel_nodejs_heap_size_used_bytes'),
     externalBytes: value('kestrel_nodejs_external_memory_bytes'),
-    // A server from before the gauge existed still has the main-thread count.
-    tensors: Number.isNaN(tensors) ? value('kestrel_tfjs_tensors') : tensors,
+    tensors: value(TENSOR_GAUGE),
     tensorBytes: value('kestrel_tfjs_bytes'),
     cpuSeconds: value('kestrel_process_cpu_seconds_total'),
   };
@@ -189,7 +187,8 @@ const body = await testJpeg(size);
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const url = `${base}/v1/detect`;
-const headers = { 'content-type': 'image/jpeg' };
+// With KESTREL_API_KEY set the server wants it on /v1 routes; the key itself never goes into the report.
+const headers: Record<string, string> = { 'content-type': 'image/jpeg', ...(process.env.KESTREL_API_KEY ? { authorization: `Bearer ${process.env.KESTREL_API_KEY}` } : {}) };
 const server = startServer(port);
 const stop = () => {
   if (server.child.exitCode === null) server.child.kill('SIGTERM');
@@ -201,7 +200,7 @@ try {
   const t0 = Date.now();
   await waitReady(base, server.child, server.output);
   const startupMs = Date.now() - t0;
-  const info = (await (await fetch(`${base}/v1/info`)).json()) as { backend?: { name?: string | null }; versions?: Record<string, string> };
+  const info = (await (await fetch(`${base}/v1/info`, { headers })).json()) as { backend?: { name?: string | null }; versions?: Record<string, string> };
   // One checked request first: a benchmark of error answers would be worthless.
   const first = await fetch(url, { method: 'POST', body, headers });
   const firstBody = await first.text();
@@ -268,7 +267,7 @@ try {
     model: `${answer.model}/${answer.head}`,
     image: { width: size, height: size, format: 'jpeg', bytes: body.length },
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', loadAverage: loadavg().map((x) => +x.toFixed(2)) },
-    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('KESTREL_'))),
+    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('KESTREL_') && k !== 'KESTREL_API_KEY')),
     durationS,
     startupMs,
     levels: results,

@@ -32,36 +32,10 @@ const inferenceDuration = new Histogram({
 
 new Gauge({
   name: 'kestrel_tfjs_tensors',
-  help: 'Live tfjs tensors on the main thread (kestrel_tensors_live adds inference workers).',
+  help: 'Live tfjs tensors; growth under steady load means a leak.',
   registers: [metricsRegistry],
   collect() {
     this.set(tf.memory().numTensors);
-  },
-});
-
-// Where live tensors can be: this thread's tfjs, plus any source an inference engine adds (a worker pool
-// reports its workers' summed count), so one series answers "is anything leaking" whatever the engine.
-const tensorSources = new Map<string, () => number>();
-
-/** Adds a count of live tensors held outside this thread (e.g. inference workers) to kestrel_tensors_live; returns its removal. */
-export function addTensorSource(name: string, count: () => number): () => void {
-  tensorSources.set(name, count);
-  return () => tensorSources.delete(name);
-}
-
-/** This thread's live tensors plus every added source: the value of kestrel_tensors_live. */
-export function liveTensors(): number {
-  let n = tf.memory().numTensors;
-  for (const count of tensorSources.values()) n += count();
-  return n;
-}
-
-new Gauge({
-  name: 'kestrel_tensors_live',
-  help: 'Live tfjs tensors in this process: the main thread plus inference workers. Growth under steady load means a leak.',
-  registers: [metricsRegistry],
-  collect() {
-    this.set(liveTensors());
   },
 });
 
