@@ -44,6 +44,7 @@ const HELP = `usage: kestrel train forecaster --csv FILE --column NAME --out mod
   --season N            seasonal-naive period (default: 365 daily, 12 monthly)
   --ar-order P          AR baseline order (default 14)
   --default             mark as the default forecaster
+  --note TEXT           recorded in metrics.json (e.g. how the settings were chosen)
   --backend B           ${BACKEND_CHOICES.join('|')} (default auto)
   --quiet               no per-epoch lines
 `;
@@ -80,6 +81,7 @@ export async function run(argv: string[]): Promise<number> {
       season: { type: 'string' },
       'ar-order': { type: 'string', default: '14' },
       default: { type: 'boolean', default: false },
+      note: { type: 'string' },
       backend: { type: 'string', default: process.env.KESTREL_BACKEND ?? 'auto' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -161,7 +163,8 @@ export async function run(argv: string[]): Promise<number> {
         : 'scaler fitted on train only; early stopping and interval quantiles on validation; the test period only scores the result',
     },
     seed: Number(a.seed),
-    command: `kestrel train forecaster ${argv.join(' ')}`,
+    command: `kestrel train forecaster ${argv.map((x) => (/^[\w./:@=,+-]+$/.test(x) ? x : `'${x.replace(/'/g, "'\\''")}'`)).join(' ')}`,
+    ...(a.note !== undefined ? { note: a.note } : {}),
     backend: backend.name,
     trainSeconds: Math.round(seconds),
     figures: {
