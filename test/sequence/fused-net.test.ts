@@ -39,8 +39,8 @@ for (const cell of ['lstm', 'bilstm'] as const) {
     const a = predictNet(fused, x, 17, c);
     const b = tf.tidy(() => (ref.predict(tf.tensor3d(x, [17, c.window, c.features])) as tf.Tensor).dataSync() as Float32Array);
     const maxDiff = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
-    // The fused cells use fast tanh/sigmoid approximations; agreement is to a few 1e-4 at most.
-    assert.ok(maxDiff < 2e-3, `max |fused − layers| = ${maxDiff}`);
+    // Float32 rounding only (measured about 3e-7 on outputs of size ~2).
+    assert.ok(maxDiff < 1e-5, `max |fused − layers| = ${maxDiff}`);
     assert.ok(a.some((v) => Math.abs(v) > 0.05), 'outputs are not trivially zero');
     ref.dispose();
     fused.dispose();
