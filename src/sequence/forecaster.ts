@@ -137,6 +137,11 @@ export class SequenceForecaster implements ForecasterModel {
       }
       done += step;
     }
+    // Finite inputs far outside the training range (1e308 °C) overflow float32 inside the network; a
+    // forecast that is not a number is the caller's input problem, not a result to serve.
+    if (out.some((o) => o.some((v) => !Number.isFinite(v)))) {
+      throw new ForecastInputError('the series is too far outside the range this model was trained on: its forecast is not a finite number');
+    }
     return out;
   }
 
