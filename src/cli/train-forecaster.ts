@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../runtime/backend.js';
-import { CELLS, type Cell } from '../sequence/network.js';
+import { CELLS, ENGINES, type Cell, type Engine } from '../sequence/network.js';
+import { TRANSFORMS, type Transform } from '../sequence/transform.js';
 import { parseSeriesCsv } from '../sequence/csv.js';
 import { resolveTestStart } from '../sequence/split.js';
 import { trainForecaster } from '../sequence/train.js';
@@ -19,12 +20,16 @@ const HELP = `usage: kestrel train forecaster --csv FILE --column NAME --out mod
   --test-from DATE      first date of the test period (everything before trains/validates)
   --test-size N         or: the last N values are the test period
   --cell lstm|gru|bilstm  recurrent encoder (default lstm)
+  --engine layers|fused  tf.layers network, or the fused custom-gradient RNN ops of src/runtime/rnn
+                        (faster; sigmoid gates, reset-after GRU) (default layers)
   --units N             hidden units (default 32)
   --window N            input steps (default 30)
   --horizon N           steps forecast (default 7)
   --mode direct|iterated  all H outputs at once, or one step fed back H times (default direct)
   --max-horizon N       iterated models: largest horizon served (default --horizon)
   --no-calendar         do not add day-of-year / month-of-year features
+  --transform none|log  transform the values before scaling (log: for multiplicative seasonality
+                        and trend; forecasts are mapped back with exp) (default none)
   --no-highway          no linear window→output path beside the recurrent encoder
   --ensemble K          average K networks trained from different seeds (default 1)
   --epochs N            at most N epochs (default 80)
@@ -33,10 +38,13 @@ const HELP = `usage: kestrel train forecaster --csv FILE --column NAME --out mod
   --lr X                Adam learning rate (default 0.003)
   --clip X              global gradient-norm clip (default 1)
   --val-fraction X      last fraction of the training period used for early stopping (default 0.1)
+  --refit               then retrain each member (same seed) on train + validation for its
+                        early-stopped epoch count and ship those networks
   --seed N              (default 1)
   --season N            seasonal-naive period (default: 365 daily, 12 monthly)
   --ar-order P          AR baseline order (default 14)
   --default             mark as the default forecaster
+  --note TEXT           recorded in metrics.json (e.g. how the settings were chosen)
   --backend B           ${BACKEND_CHOICES.join('|')} (default auto)
   --quiet               no per-epoch lines
 `;
@@ -52,6 +60,9 @@ export async function run(argv: string[]): Promise<number> {
       'test-from': { type: 'string' },
       'test-size': { type: 'string' },
       cell: { type: 'string', default: 'lstm' },
+      engine: { type: 'string', default: 'layers' },
+      transform: { type: 'string', default: 'none' },
+      refit: { type: 'boolean', default: false },
       units: { type: 'string', default: '32' },
       window: { type: 'string', default: '30' },
       horizon: { type: 'string', default: '7' },
@@ -70,6 +81,7 @@ export async function run(argv: string[]): Promise<number> {
       season: { type: 'string' },
       'ar-order': { type: 'string', default: '14' },
       default: { type: 'boolean', default: false },
+      note: { type: 'string' },
       backend: { type: 'string', default: process.env.KESTREL_BACKEND ?? 'auto' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -94,6 +106,8 @@ export async function run(argv: string[]): Promise<number> {
     return n;
   };
   if (!(CELLS as readonly string[]).includes(a.cell)) throw new Error(`--cell must be one of ${CELLS.join(', ')}`);
+  if (!(ENGINES as readonly string[]).includes(a.engine)) throw new Error(`--engine must be one of ${ENGINES.join(', ')}`);
+  if (!(TRANSFORMS as readonly string[]).includes(a.transform)) throw new Error(`--transform must be one of ${TRANSFORMS.join(', ')}`);
   if (a.mode !== 'direct' && a.mode !== 'iterated') throw new Error('--mode must be direct or iterated');
   if (!(BACKEND_CHOICES as readonly string[]).includes(a.backend)) throw new Error(`--backend must be one of ${BACKEND_CHOICES.join(', ')}`);
 
@@ -107,6 +121,9 @@ export async function run(argv: string[]): Promise<number> {
   const r = await trainForecaster(data, {
     name,
     cell: a.cell as Cell,
+    engine: a.engine as Engine,
+    transform: a.transform as Transform,
+    refit: a.refit,
     units: int('units', a.units),
     window: int('window', a.window),
     horizon,
@@ -141,10 +158,13 @@ export async function run(argv: string[]): Promise<number> {
       train: [at(0), at(testStart - r.validation.n1 - 1)],
       validation: [at(testStart - r.validation.n1), at(testStart - 1)],
       test: [at(testStart), at(data.values.length - 1)],
-      note: 'scaler fitted on train only; early stopping and interval quantiles on validation; the test period only scores the result',
+      note: a.refit
+        ? 'scaler fitted on train only; early stopping (epoch count per member) and interval quantiles on validation; the shipped networks were then retrained on train + validation for those epoch counts; the test period only scores the result'
+        : 'scaler fitted on train only; early stopping and interval quantiles on validation; the test period only scores the result',
     },
     seed: Number(a.seed),
-    command: `kestrel train forecaster ${argv.join(' ')}`,
+    command: `kestrel train forecaster ${argv.map((x) => (/^[\w./:@=,+-]+$/.test(x) ? x : `'${x.replace(/'/g, "'\\''")}'`)).join(' ')}`,
+    ...(a.note !== undefined ? { note: a.note } : {}),
     backend: backend.name,
     trainSeconds: Math.round(seconds),
     figures: {

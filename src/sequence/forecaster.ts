@@ -7,13 +7,15 @@ import { z } from 'zod';
 import type { Manifest } from '../runtime/manifest.js';
 import type { ForecasterModel } from '../runtime/models.js';
 import { calendarFeatures, shiftTime, type Frequency } from './calendar.js';
-import { buildNet, CELLS, importWeights, predictNet, type NetConfig } from './network.js';
+import { buildNet, CELLS, ENGINES, importWeights, predictNet, type ForecastNet, type NetConfig } from './network.js';
 import { scale, type Scaler } from './scaler.js';
-import type { tf } from '../runtime/backend.js';
+import { forwardTransform, inverseTransform, TRANSFORMS } from './transform.js';
 
 export const forecasterConfigSchema = z.object({
   architecture: z.literal('kestrel').default('kestrel'),
   cell: z.enum(CELLS),
+  /** Which implementation runs the network; models from before the fused engine are 'layers'. */
+  engine: z.enum(ENGINES).default('layers'),
   units: z.number().int().positive(),
   window: z.number().int().positive(),
   outputs: z.number().int().positive(),
@@ -22,6 +24,8 @@ export const forecasterConfigSchema = z.object({
   maxHorizon: z.number().int().positive(),
   /** Calendar features of each input step; null when the model uses the values alone. */
   calendar: z.enum(['daily', 'monthly']).nullable(),
+  /** Applied to the values before scaling (the scaler describes the transformed values). */
+  transform: z.enum(TRANSFORMS).default('none'),
   scaler: z.object({ mean: z.number(), std: z.number().positive() }),
   members: z.array(z.object({ file: z.string().min(1), shapes: z.array(z.array(z.number().int().nonnegative())) })).min(1),
   /** Residual quantiles on the validation split, per step ahead, in the series' units. */
@@ -42,7 +46,7 @@ export class ForecastInputError extends Error {
 }
 
 export function netConfigOf(c: ForecasterConfig): NetConfig {
-  return { cell: c.cell, units: c.units, window: c.window, features: c.calendar ? 3 : 1, outputs: c.outputs, highway: c.highway };
+  return { cell: c.cell, units: c.units, window: c.window, features: c.calendar ? 3 : 1, outputs: c.outputs, highway: c.highway, engine: c.engine };
 }
 
 export interface ForecastOptions {
@@ -59,7 +63,7 @@ export class SequenceForecaster implements ForecasterModel {
   constructor(
     readonly manifest: Manifest,
     readonly config: ForecasterConfig,
-    private readonly nets: tf.LayersModel[],
+    private readonly nets: ForecastNet[],
   ) {
     this.window = config.window;
     this.maxHorizon = config.maxHorizon;
@@ -82,7 +86,13 @@ export class SequenceForecaster implements ForecasterModel {
     const F = this.net.features;
     const freq = c.calendar;
     if (freq && !timeAt) throw new ForecastInputError('this model uses calendar features: the time of the last value is required');
-    const zs = scale(c.scaler as Scaler, values);
+    let tv: Float64Array;
+    try {
+      tv = forwardTransform(c.transform, values);
+    } catch (err) {
+      throw new ForecastInputError((err as Error).message);
+    }
+    const zs = scale(c.scaler as Scaler, tv);
     const bufs = starts.map((t) => {
       if (t < W || t > values.length) throw new ForecastInputError(`a forecast from index ${t} needs ${W} earlier values`);
       return Array.from(zs.subarray(t - W, t));
@@ -122,10 +132,15 @@ export class SequenceForecaster implements ForecasterModel {
         for (let h = 0; h < step; h++) {
           const zv = last + mean[k * c.outputs + h];
           bufs[k].push(zv);
-          out[k][done + h] = zv * c.scaler.std + c.scaler.mean;
+          out[k][done + h] = inverseTransform(c.transform, zv * c.scaler.std + c.scaler.mean);
         }
       }
       done += step;
+    }
+    // Finite inputs far outside the training range (1e308 °C) overflow float32 inside the network; a
+    // forecast that is not a number is the caller's input problem, not a result to serve.
+    if (out.some((o) => o.some((v) => !Number.isFinite(v)))) {
+      throw new ForecastInputError('the series is too far outside the range this model was trained on: its forecast is not a finite number');
     }
     return out;
   }
@@ -171,7 +186,7 @@ export async function loadForecaster(manifest: Manifest, dir: string): Promise<S
   if (!parsed.success) throw new Error(`forecaster config in ${dir}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const c = parsed.data;
   const nc = netConfigOf(c);
-  const nets: tf.LayersModel[] = [];
+  const nets: ForecastNet[] = [];
   try {
     for (const mem of c.members) {
       const buf = await readFile(join(dir, mem.file));

@@ -2,11 +2,20 @@
 // dense layer with one output per forecast step (many-to-one when that is one step, many-to-many
 // direct otherwise). An optional linear "highway" from the flattened window to the outputs carries the
 // autoregressive part, so the recurrent encoder only has to learn what a linear model cannot.
+//
+// Two engines build the same architecture: 'layers' (tf.layers, the first models' format, hard-sigmoid
+// LSTM gates as tf.layers defaults) and 'fused' (the custom-gradient sequence ops of src/runtime/rnn:
+// one kernel per step with a hand-written backward pass, sigmoid gates, GRU with the reset applied after
+// the recurrent product). Both expose the weights in the same order: encoder kernel, recurrent kernel,
+// bias (forward then backward direction for the BiLSTM), dense kernel and bias, highway kernel and bias.
 import { tf } from '../runtime/backend.js';
 import { mulberry32 } from '../runtime/random.js';
+import { createRecurrentWeights, recurrentLayer, type RecurrentWeights } from '../runtime/rnn/index.js';
 
 export const CELLS = ['lstm', 'gru', 'bilstm'] as const;
 export type Cell = (typeof CELLS)[number];
+export const ENGINES = ['layers', 'fused'] as const;
+export type Engine = (typeof ENGINES)[number];
 
 export interface NetConfig {
   cell: Cell;
@@ -17,10 +26,109 @@ export interface NetConfig {
   /** Values predicted per forward pass. */
   outputs: number;
   highway: boolean;
+  /** Absent: 'layers' (models written before the fused engine existed). */
+  engine?: Engine;
 }
 
-/** `seed` undefined: weights are about to be overwritten from disk, so skip the (QR-based) random init. */
-export function buildNet(c: NetConfig, seed?: number): tf.LayersModel {
+/** What training, prediction and weight I/O need from a network, whichever engine built it. */
+export interface ForecastNet {
+  /** x [batch, window, features] → [batch, outputs] (changes from the last value, scaled). */
+  apply(x: tf.Tensor3D, training: boolean): tf.Tensor2D;
+  readonly variables: tf.Variable[];
+  getWeights(): tf.Tensor[];
+  setWeights(ws: tf.Tensor[]): void;
+  dispose(): void;
+}
+
+class LayersNet implements ForecastNet {
+  constructor(readonly model: tf.LayersModel) {}
+  apply(x: tf.Tensor3D, training: boolean): tf.Tensor2D {
+    return this.model.apply(x, { training }) as tf.Tensor2D;
+  }
+  get variables(): tf.Variable[] {
+    return this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+  }
+  getWeights(): tf.Tensor[] {
+    return this.model.getWeights();
+  }
+  setWeights(ws: tf.Tensor[]): void {
+    this.model.setWeights(ws);
+  }
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+let fusedInstances = 0;
+
+/** The same network on the fused sequence ops: time-major recurrence, final state, dense + highway. */
+export class FusedNet implements ForecastNet {
+  private readonly encoders: RecurrentWeights[];
+  private readonly dense: { w: tf.Variable; b: tf.Variable };
+  private readonly linear?: { w: tf.Variable; b: tf.Variable };
+  readonly variables: tf.Variable[];
+
+  constructor(
+    readonly config: NetConfig,
+    seed?: number,
+  ) {
+    const { cell, units: H, features: F, window: W, outputs: O } = config;
+    // tfjs variable names are global to the process; a per-instance prefix lets ensembles coexist.
+    const prefix = `forecaster${++fusedInstances}`;
+    const rnnCell = cell === 'gru' ? 'gru' : 'lstm';
+    const dirs = cell === 'bilstm' ? 2 : 1;
+    const s = seed ?? 1;
+    this.encoders = Array.from({ length: dirs }, (_, d) => createRecurrentWeights(rnnCell, F, H, { seed: s + 10 * d, name: `${prefix}/encoder${d}` }));
+    const lim = Math.sqrt(6 / (dirs * H + O));
+    const dw = seed === undefined ? tf.zeros([dirs * H, O]) : tf.randomUniform([dirs * H, O], -lim, lim, 'float32', s + 2);
+    this.dense = { w: tf.variable(dw, true, `${prefix}/dense/kernel`), b: tf.variable(tf.zeros([O]), true, `${prefix}/dense/bias`) };
+    dw.dispose();
+    if (config.highway) {
+      // Zero start: training begins at "no change from the last value" and moves from there.
+      this.linear = { w: tf.variable(tf.zeros([W * F, O]), true, `${prefix}/highway/kernel`), b: tf.variable(tf.zeros([O]), true, `${prefix}/highway/bias`) };
+    }
+    this.variables = [
+      ...this.encoders.flatMap((e) => [e.kernel, e.recurrentKernel, e.bias] as tf.Variable[]),
+      this.dense.w,
+      this.dense.b,
+      ...(this.linear ? [this.linear.w, this.linear.b] : []),
+    ];
+  }
+
+  /** Call inside tf.tidy (intermediates are left for it, as the gradient tape may need them). */
+  apply(x: tf.Tensor3D, _training: boolean): tf.Tensor2D {
+    const [B, W, F] = x.shape;
+    const cell = this.config.cell === 'gru' ? 'gru' : 'lstm';
+    const xt = tf.transpose(x, [1, 0, 2]) as tf.Tensor3D;
+    const finals = this.encoders.map((w, d) => recurrentLayer(cell, d === 0 ? xt : (tf.reverse(xt, 0) as tf.Tensor3D), w).state.h);
+    const state = finals.length === 1 ? finals[0] : tf.concat(finals, 1);
+    let out = tf.add(tf.matMul(state, this.dense.w), this.dense.b);
+    if (this.linear) out = tf.add(out, tf.add(tf.matMul(tf.reshape(x, [B, W * F]), this.linear.w), this.linear.b));
+    return out as tf.Tensor2D;
+  }
+
+  /** The variables themselves, as LayersModel.getWeights gives them: clone to keep a snapshot. */
+  getWeights(): tf.Tensor[] {
+    return [...this.variables];
+  }
+
+  setWeights(ws: tf.Tensor[]): void {
+    if (ws.length !== this.variables.length) throw new Error(`expected ${this.variables.length} weights, got ${ws.length}`);
+    this.variables.forEach((v, i) => v.assign(ws[i]));
+  }
+
+  dispose(): void {
+    this.variables.forEach((v) => v.dispose());
+  }
+}
+
+/** `seed` undefined: weights are about to be overwritten from disk, so skip the random init. */
+export function buildNet(c: NetConfig, seed?: number): ForecastNet {
+  if ((c.engine ?? 'layers') === 'fused') return new FusedNet(c, seed);
+  return new LayersNet(buildLayersModel(c, seed));
+}
+
+function buildLayersModel(c: NetConfig, seed?: number): tf.LayersModel {
   const input = tf.input({ shape: [c.window, c.features] });
   const rnnOpts =
     seed === undefined
@@ -38,7 +146,6 @@ export function buildNet(c: NetConfig, seed?: number): tf.LayersModel {
     .apply(state) as tf.SymbolicTensor;
   if (c.highway) {
     const flat = tf.layers.flatten().apply(input) as tf.SymbolicTensor;
-    // Zero start: training begins at "no change from the last value" and moves from there.
     const linear = tf.layers.dense({ units: c.outputs, kernelInitializer: 'zeros' }).apply(flat) as tf.SymbolicTensor;
     out = tf.layers.add().apply([out, linear]) as tf.SymbolicTensor;
   }
@@ -50,7 +157,7 @@ export interface WeightSpec {
 }
 
 /** All weights as one float32 buffer, in getWeights() order, with their shapes. */
-export function exportWeights(model: tf.LayersModel): { specs: WeightSpec[]; data: Float32Array } {
+export function exportWeights(model: ForecastNet): { specs: WeightSpec[]; data: Float32Array } {
   const ws = model.getWeights();
   const specs = ws.map((w) => ({ shape: w.shape.slice() }));
   const total = ws.reduce((s, w) => s + w.size, 0);
@@ -64,7 +171,7 @@ export function exportWeights(model: tf.LayersModel): { specs: WeightSpec[]; dat
   return { specs, data };
 }
 
-export function importWeights(model: tf.LayersModel, specs: readonly WeightSpec[], data: Float32Array): void {
+export function importWeights(model: ForecastNet, specs: readonly WeightSpec[], data: Float32Array): void {
   const current = model.getWeights();
   if (current.length !== specs.length) throw new Error(`weight count ${specs.length} does not match the network (${current.length})`);
   let o = 0;
@@ -85,14 +192,14 @@ export function importWeights(model: tf.LayersModel, specs: readonly WeightSpec[
 }
 
 /** Forward pass over m windows in batches; returns m × outputs. */
-export function predictNet(model: tf.LayersModel, x: Float32Array, m: number, c: NetConfig, batch = 512): Float32Array {
+export function predictNet(model: ForecastNet, x: Float32Array, m: number, c: NetConfig, batch = 512): Float32Array {
   const out = new Float32Array(m * c.outputs);
   const per = c.window * c.features;
   for (let b = 0; b < m; b += batch) {
     const k = Math.min(batch, m - b);
     const y = tf.tidy(() => {
       const xt = tf.tensor3d(x.subarray(b * per, (b + k) * per), [k, c.window, c.features]);
-      return model.predict(xt) as tf.Tensor;
+      return model.apply(xt, false);
     });
     out.set(y.dataSync() as Float32Array, b * c.outputs);
     y.dispose();
@@ -132,10 +239,10 @@ function mse(a: Float32Array, b: Float32Array): number {
  * Adam with global-norm clipping, early stopping on the validation loss, and the best epoch's
  * weights restored at the end. Returns the best validation loss and the epoch it came from.
  */
-export async function trainNet(model: tf.LayersModel, c: NetConfig, d: TrainData, o: TrainOptions): Promise<{ bestEpoch: number; bestValLoss: number; epochs: number }> {
+export async function trainNet(model: ForecastNet, c: NetConfig, d: TrainData, o: TrainOptions): Promise<{ bestEpoch: number; bestValLoss: number; epochs: number }> {
   const rand = mulberry32(o.seed);
   const optimizer = tf.train.adam(o.learningRate);
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const vars = model.variables;
   const per = c.window * c.features;
   const order = Array.from({ length: d.n }, (_, i) => i);
   let best = Infinity;
@@ -160,7 +267,7 @@ export async function trainNet(model: tf.LayersModel, c: NetConfig, d: TrainData
       const loss = tf.tidy(() => {
         const xt = tf.tensor3d(xb, [idx.length, c.window, c.features]);
         const yt = tf.tensor2d(yb, [idx.length, c.outputs]);
-        const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(yt, model.apply(xt, { training: true }) as tf.Tensor) as tf.Scalar, vars);
+        const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(yt, model.apply(xt, true)) as tf.Scalar, vars);
         const names = Object.keys(grads);
         const norm = tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n])))));
         const factor = tf.minimum(tf.scalar(1), tf.div(tf.scalar(o.clipNorm), tf.maximum(norm, tf.scalar(1e-12))));
@@ -170,7 +277,12 @@ export async function trainNet(model: tf.LayersModel, c: NetConfig, d: TrainData
       lossSum += (await loss.data())[0] * idx.length;
       loss.dispose();
     }
-    const valLoss = mse(predictNet(model, d.xVal, d.nVal, c), d.yVal);
+    // No validation data (a refit on everything before the test period): the last epoch is kept.
+    const valLoss = d.nVal > 0 ? mse(predictNet(model, d.xVal, d.nVal, c), d.yVal) : NaN;
+    if (d.nVal === 0) {
+      o.onEpoch?.({ epoch, trainLoss: lossSum / d.n, valLoss, best: false, seconds: (performance.now() - t0) / 1000 });
+      continue;
+    }
     const improved = valLoss < best - 1e-6;
     if (improved) {
       best = valLoss;

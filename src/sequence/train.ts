@@ -4,15 +4,26 @@
 import { calendarFeatures, defaultSeason, detectFrequency, shiftTime, type Frequency } from './calendar.js';
 import type { SeriesData } from './csv.js';
 import { scoreBaselines, scoreForecaster, type BaselineScores, type Scores } from './evaluate.js';
-import { exportWeights, buildNet, trainNet, type Cell, type TrainOptions } from './network.js';
+import { exportWeights, buildNet, trainNet, type Cell, type Engine, type ForecastNet, type TrainOptions } from './network.js';
 import { SequenceForecaster, netConfigOf, type ForecasterConfig } from './forecaster.js';
 import { fitScaler, scale } from './scaler.js';
+import { forwardTransform, type Transform } from './transform.js';
 import { makeTargets, makeWindows, startsBetween, stepFeatures } from './windows.js';
 import type { Manifest } from '../runtime/manifest.js';
 
 export interface ForecasterTrainOptions {
   name: string;
   cell: Cell;
+  /** Default 'layers'. */
+  engine?: Engine;
+  /** Value transform before scaling (default 'none'). */
+  transform?: Transform;
+  /**
+   * After early stopping picks each member's epoch count on the validation split, train a fresh
+   * network (same seed) on train + validation for that many epochs and ship it. Validation figures
+   * and interval quantiles still come from the early-stopped networks, which never saw that split.
+   */
+  refit?: boolean;
   units: number;
   window: number;
   horizon: number;
@@ -39,7 +50,7 @@ export interface TrainResult {
   test: Scores;
   validation: Scores;
   baselines: BaselineScores;
-  members: { seed: number; bestEpoch: number; epochs: number; bestValLoss: number; seconds: number }[];
+  members: { seed: number; bestEpoch: number; epochs: number; bestValLoss: number; seconds: number; refitSeconds?: number }[];
   model: SequenceForecaster;
 }
 
@@ -68,8 +79,10 @@ export async function trainForecaster(data: SeriesData, o: ForecasterTrainOption
   const trainEnd = o.testStart;
   const valStart = trainEnd - Math.max(outputs + 1, Math.round(o.valFraction * trainEnd));
   if (valStart - o.window - outputs < 10) throw new Error(`too little training data before the test period (${trainEnd} values) for window ${o.window}`);
-  const scaler = fitScaler(values, valStart);
-  const zs = scale(scaler, values);
+  const transform = o.transform ?? 'none';
+  const tv = forwardTransform(transform, values);
+  const scaler = fitScaler(tv, valStart);
+  const zs = scale(scaler, tv);
   const timeAt = timeAtFor(data.times, freq);
   const steps = stepFeatures(zs, calendar ? 2 : 0, calendar ? (i) => calendarFeatures(timeAt!(i), calendar) : undefined);
   const features = calendar ? 3 : 1;
@@ -88,6 +101,7 @@ export async function trainForecaster(data: SeriesData, o: ForecasterTrainOption
   const base: Omit<ForecasterConfig, 'members'> = {
     architecture: 'kestrel',
     cell: o.cell,
+    engine: o.engine ?? 'layers',
     units: o.units,
     window: o.window,
     outputs,
@@ -95,13 +109,20 @@ export async function trainForecaster(data: SeriesData, o: ForecasterTrainOption
     mode: o.mode,
     maxHorizon,
     calendar,
+    transform,
     scaler,
     data: { column: data.column, timeColumn: data.timeColumn },
   };
   const nc = netConfigOf({ ...base, members: [] } as ForecasterConfig);
-  const nets = [];
+  const nets: ForecastNet[] = [];
+  const refitNets: ForecastNet[] = [];
   const weights: TrainResult['weights'] = [];
   const members: TrainResult['members'] = [];
+  const allStarts = startsBetween(o.window, trainEnd, o.window, outputs, trainEnd);
+  const refitData = o.refit
+    ? { x: makeWindows(steps, features, o.window, allStarts), y: makeTargets(zs, allStarts, outputs), n: allStarts.length, xVal: new Float32Array(0), yVal: new Float32Array(0), nVal: 0 }
+    : undefined;
+  const memberSpecs: { file: string; shapes: number[][] }[] = [];
   for (let k = 0; k < o.ensemble; k++) {
     const seed = o.seed + k * 101;
     const net = buildNet(nc, seed);
@@ -111,13 +132,27 @@ export async function trainForecaster(data: SeriesData, o: ForecasterTrainOption
       seed,
       onEpoch: (e) => log(`member ${k + 1}/${o.ensemble} epoch ${e.epoch + 1}: train ${e.trainLoss.toFixed(4)} val ${e.valLoss.toFixed(4)}${e.best ? ' *' : ''} (${e.seconds.toFixed(1)} s)`),
     });
-    const w = exportWeights(net);
     nets.push(net);
+    const member: TrainResult['members'][number] = { seed, bestEpoch: r.bestEpoch + 1, epochs: r.epochs, bestValLoss: r.bestValLoss, seconds: (performance.now() - t0) / 1000 };
+    let shipped = net;
+    if (refitData) {
+      const t1 = performance.now();
+      shipped = buildNet(nc, seed);
+      await trainNet(shipped, nc, refitData, {
+        ...o.train,
+        epochs: r.bestEpoch + 1,
+        seed,
+        onEpoch: (e) => log(`member ${k + 1}/${o.ensemble} refit epoch ${e.epoch + 1}/${r.bestEpoch + 1}: train ${e.trainLoss.toFixed(4)} (${e.seconds.toFixed(1)} s)`),
+      });
+      refitNets.push(shipped);
+      member.refitSeconds = (performance.now() - t1) / 1000;
+    }
+    const w = exportWeights(shipped);
     weights.push({ file: o.ensemble === 1 ? 'weights.bin' : `weights-${k}.bin`, data: w.data });
-    members.push({ seed, bestEpoch: r.bestEpoch + 1, epochs: r.epochs, bestValLoss: r.bestValLoss, seconds: (performance.now() - t0) / 1000 });
-    (base as ForecasterConfig).members = (base as ForecasterConfig).members ?? [];
-    (base as ForecasterConfig).members.push({ file: weights[k].file, shapes: w.specs.map((s) => s.shape) });
+    members.push(member);
+    memberSpecs.push({ file: weights[k].file, shapes: w.specs.map((s) => s.shape) });
   }
+  (base as ForecasterConfig).members = memberSpecs;
   const config = base as ForecasterConfig;
   const manifest: Manifest = {
     name: o.name,
@@ -129,12 +164,15 @@ export async function trainForecaster(data: SeriesData, o: ForecasterTrainOption
     files: weights.map((w) => w.file),
     config: config as unknown as Record<string, unknown>,
   };
-  const model = new SequenceForecaster(manifest, config, nets);
+  // Validation figures and intervals come from the early-stopped networks (they never trained on the
+  // validation split); with --refit the shipped model is the refitted ensemble.
+  const selectionModel = new SequenceForecaster(manifest, config, nets);
+  const model = o.refit ? new SequenceForecaster(manifest, config, refitNets) : selectionModel;
 
   // Intervals from the validation residuals of every step ahead: the empirical central quantiles.
   const ivStarts = startsBetween(valStart, trainEnd, o.window, maxHorizon, trainEnd);
   if (ivStarts.length >= 20) {
-    const preds = model.forecastAt(values, ivStarts, maxHorizon, timeAt);
+    const preds = selectionModel.forecastAt(values, ivStarts, maxHorizon, timeAt);
     const a = (1 - o.intervalLevel) / 2;
     const lower: number[] = [];
     const upper: number[] = [];
@@ -146,9 +184,9 @@ export async function trainForecaster(data: SeriesData, o: ForecasterTrainOption
     config.intervals = { level: o.intervalLevel, lower, upper };
   }
 
-  const f = (starts: readonly number[], h: number) => model.forecastAt(values, starts, h, timeAt);
-  const validation = await scoreForecaster(values.subarray(0, trainEnd), valStart, o.horizon, f);
-  const test = await scoreForecaster(values, o.testStart, o.horizon, f);
+  const validation = await scoreForecaster(values.subarray(0, trainEnd), valStart, o.horizon, (starts, h) => selectionModel.forecastAt(values, starts, h, timeAt));
+  if (o.refit) selectionModel.dispose();
+  const test = await scoreForecaster(values, o.testStart, o.horizon, (starts, h) => model.forecastAt(values, starts, h, timeAt));
   const baselines = await scoreBaselines(values, o.testStart, o.horizon, { season: o.season ?? defaultSeason(freq), arOrder: o.arOrder });
   return { manifest, weights, test, validation, baselines, members, model };
 }

@@ -9,11 +9,16 @@ export function syntheticDaily(n = 360): SeriesData {
   return { values, times, column: 'v', timeColumn: 'd' };
 }
 
-export async function tinyModel(o: { name?: string; mode?: 'direct' | 'iterated'; calendar?: boolean; cell?: 'lstm' | 'gru' | 'bilstm' } = {}): Promise<TrainResult> {
-  const data = syntheticDaily();
+export async function tinyModel(
+  o: { name?: string; mode?: 'direct' | 'iterated'; calendar?: boolean; cell?: 'lstm' | 'gru' | 'bilstm'; engine?: 'layers' | 'fused'; transform?: 'none' | 'log'; refit?: boolean; data?: SeriesData; testStart?: number } = {},
+): Promise<TrainResult> {
+  const data = o.data ?? syntheticDaily();
   return trainForecaster(data, {
     name: o.name ?? 'tiny',
     cell: o.cell ?? 'lstm',
+    engine: o.engine,
+    transform: o.transform,
+    refit: o.refit,
     units: 4,
     window: 8,
     horizon: 3,
@@ -23,7 +28,7 @@ export async function tinyModel(o: { name?: string; mode?: 'direct' | 'iterated'
     highway: true,
     ensemble: 1,
     valFraction: 0.2,
-    testStart: 300,
+    testStart: o.testStart ?? 300,
     seed: 3,
     arOrder: 3,
     season: 40,
