@@ -30,23 +30,88 @@ const inferenceDuration = new Histogram({
   registers: [metricsRegistry],
 });
 
+/** Tensors and bytes held by one thread's tfjs engine. */
+export interface ThreadMemory {
+  thread: string;
+  tensors: number;
+  bytes: number;
+}
+
+// Threads other than this one that hold tfjs tensors (detection workers) register here, so the tensor
+// gauges count every tensor of the process whichever engine serves.
+const tensorSources = new Set<() => Promise<ThreadMemory[]>>();
+
+/** Adds a source of other threads' tfjs memory to the gauges; returns its removal. */
+export function addTensorSource(source: () => Promise<ThreadMemory[]>): () => void {
+  tensorSources.add(source);
+  return () => tensorSources.delete(source);
+}
+
+/** This thread's tfjs memory and every registered thread's, main thread first. */
+export async function tfjsMemoryByThread(): Promise<ThreadMemory[]> {
+  const m = tf.memory();
+  const others = await Promise.all([...tensorSources].map((s) => s()));
+  return [{ thread: 'main', tensors: m.numTensors, bytes: m.numBytes }, ...others.flat()];
+}
+
 new Gauge({
   name: 'kestrel_tfjs_tensors',
-  help: 'Live tfjs tensors; growth under steady load means a leak.',
+  help: 'Live tfjs tensors, all threads together (main and detection workers); growth under steady load means a leak.',
   registers: [metricsRegistry],
-  collect() {
-    this.set(tf.memory().numTensors);
+  async collect() {
+    this.set((await tfjsMemoryByThread()).reduce((a, t) => a + t.tensors, 0));
   },
 });
 
 new Gauge({
   name: 'kestrel_tfjs_bytes',
-  help: 'Bytes held by live tfjs tensors.',
+  help: 'Bytes held by live tfjs tensors, all threads together.',
   registers: [metricsRegistry],
-  collect() {
-    this.set(tf.memory().numBytes);
+  async collect() {
+    this.set((await tfjsMemoryByThread()).reduce((a, t) => a + t.bytes, 0));
   },
 });
+
+new Gauge({
+  name: 'kestrel_tfjs_thread_tensors',
+  help: 'Live tfjs tensors per thread: "main", or "worker-<n>" for detection workers.',
+  labelNames: ['thread'] as const,
+  registers: [metricsRegistry],
+  async collect() {
+    this.reset();
+    for (const t of await tfjsMemoryByThread()) this.set({ thread: t.thread }, t.tensors);
+  },
+});
+
+const batchImages = new Histogram({
+  name: 'kestrel_inference_batch_size',
+  help: 'Images per detection forward pass, by model and head (micro-batched requests together).',
+  labelNames: ['model', 'head'] as const,
+  buckets: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64],
+  registers: [metricsRegistry],
+});
+
+const batchRequests = new Histogram({
+  name: 'kestrel_inference_batch_requests',
+  help: 'Requests sharing one detection forward pass (1 = not micro-batched), by model and head.',
+  labelNames: ['model', 'head'] as const,
+  buckets: [1, 2, 3, 4, 6, 8, 12, 16, 32],
+  registers: [metricsRegistry],
+});
+
+const batchedRequests = new Counter({
+  name: 'kestrel_inference_batched_requests_total',
+  help: 'Detection requests whose forward pass was shared with at least one other request.',
+  labelNames: ['model', 'head'] as const,
+  registers: [metricsRegistry],
+});
+
+/** Records one detection forward pass of `images` images gathered from `requests` requests. */
+export function observeBatch(model: string, head: string, images: number, requests: number): void {
+  batchImages.observe({ model, head }, images);
+  batchRequests.observe({ model, head }, requests);
+  if (requests > 1) batchedRequests.inc({ model, head }, requests);
+}
 
 /**
  * Records one model call. `head` is the detector head, or the operation for other kinds (e.g. "generate").
