@@ -19,18 +19,20 @@ const size = (ds: number[]) => ds.reduce((a, b) => a * b, 1);
 /** FLOPs of one layer for one input image (batch 1). */
 export function layerFlops(layer: tf.layers.Layer): number {
   const out = dims(layer.outputShape);
-  const kernel = layer.getWeights().find((w) => w.rank === 4 || (w.rank === 2 && layer.getClassName() === 'Dense'));
+  const weights = layer.getWeights();
   const cls = layer.getClassName();
+  const kernel = weights.find((w) => w.rank === 4 || (w.rank === 2 && cls === 'Dense'));
+  const bias = kernel !== undefined && weights.some((w) => w.rank === 1);
   if (kernel && kernel.rank === 4) {
     const [kh, kw, cin, m] = kernel.shape as number[];
     // Spatial output positions × work per position; depthwise filters see one input channel each.
     const positions = out.length === 3 ? out[0] * out[1] : 1;
-    if (/Depthwise/i.test(cls)) return positions * (2 * kh * kw * cin * m + cin * m);
-    return positions * (2 * kh * kw * cin * m + m);
+    const outChannels = /Depthwise/i.test(cls) ? cin * m : m;
+    return positions * (2 * kh * kw * cin * m + (bias ? outChannels : 0));
   }
   if (kernel && kernel.rank === 2) {
     const [nin, nout] = kernel.shape as number[];
-    return 2 * nin * nout + nout;
+    return 2 * nin * nout + (bias ? nout : 0);
   }
   if (cls === 'InputLayer') return 0;
   return size(out);
