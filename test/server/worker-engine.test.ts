@@ -10,7 +10,8 @@ import { loaderFor } from '../../src/runtime/loaders.js';
 import type { Candidates, DetectorModel } from '../../src/runtime/models.js';
 import { readManifest, Registry } from '../../src/runtime/registry.js';
 import { buildApp } from '../../src/server/app.js';
-import { defaultConfig, type Config } from '../../src/server/config.js';
+import { availableParallelism } from 'node:os';
+import { ConfigError, defaultConfig, loadConfig, type Config } from '../../src/server/config.js';
 import { EngineOverloadedError, InferenceTimeoutError, InProcessEngine, JobAbortedError } from '../../src/server/inference.js';
 import { metricsRegistry } from '../../src/server/plugins/metrics.js';
 import { WorkerEngine, workerModuleUrl, type WorkerEngineOptions } from '../../src/server/worker-engine.js';
@@ -45,6 +46,17 @@ const above = (c: Candidates, t: number): Candidates => {
 };
 
 const start = (o: Partial<WorkerEngineOptions> = {}) => WorkerEngine.start({ workers: 1, models: [{ model, dir: DIR }], warmup: false, batchWaitMs: 0, ...o });
+
+test('KESTREL_WORKERS defaults to the cores (0 for defaultConfig), KESTREL_BATCH_* to 8 and 2 ms; bad values name the variable', () => {
+  const c = loadConfig({});
+  assert.deepEqual([c.workers, c.batchMax, c.batchWaitMs], [availableParallelism(), 8, 2]);
+  assert.equal(defaultConfig().workers, 0);
+  const d = loadConfig({ KESTREL_WORKERS: '0', KESTREL_BATCH_MAX: '1', KESTREL_BATCH_WAIT_MS: '0' });
+  assert.deepEqual([d.workers, d.batchMax, d.batchWaitMs], [0, 1, 0]);
+  for (const [k, v] of [['KESTREL_WORKERS', '-1'], ['KESTREL_WORKERS', 'two'], ['KESTREL_BATCH_MAX', '0'], ['KESTREL_BATCH_WAIT_MS', '5000']]) {
+    assert.throws(() => loadConfig({ [k]: v }), (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.variable === k), `${k}=${v}`);
+  }
+});
 
 test('the worker module resolves beside the engine with the running extension', () => {
   assert.match(workerModuleUrl().pathname, /\/src\/server\/inference-worker\.ts$/);
@@ -157,6 +169,25 @@ test('worker queue: past the deadline both the running and the queued caller get
   }
 });
 
+test('a worker that dies fails its in-flight job, is replaced, and the engine serves again', async () => {
+  const engine = await start();
+  try {
+    const running = engine.detect({ model, head: 'yolo', pixels: images(16), batch: 16 });
+    const slots = (engine as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots;
+    const first = slots[0].worker;
+    await first.terminate();
+    await assert.rejects(running, /inference worker/);
+    const end = Date.now() + 30_000;
+    while ((slots[0].worker === first || engine.stats().workers < 1) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(engine.stats().workers, 1, 'a replacement worker is up');
+    const [c] = await engine.detect({ model, head: 'yolo', pixels: images(1), batch: 1 });
+    assert.ok(c.scores instanceof Float32Array);
+    assert.equal(engine.stats().failed, 1);
+  } finally {
+    await engine.close();
+  }
+});
+
 async function appWith(config: Partial<Config>, queue?: number): Promise<FastifyInstance> {
   const saved = process.env.KESTREL_INFERENCE_QUEUE;
   if (queue === undefined) delete process.env.KESTREL_INFERENCE_QUEUE;
@@ -200,6 +231,8 @@ test('HTTP: KESTREL_WORKERS serves the same answers from a worker, 503 + Retry-A
       const h = await pooled.inject('/healthz');
       slowest = Math.max(slowest, performance.now() - t0);
       if (h.statusCode === 200) answered++;
+      // A prober's pace; inject alone never yields to I/O, so the worker's answer would wait behind it.
+      await new Promise((r) => setTimeout(r, 5));
     }
     assert.equal(refused.statusCode, 503, refused.body);
     assert.ok(Number(refused.headers['retry-after']) >= 1);
