@@ -371,8 +371,8 @@ export class WorkerEngine implements InferenceEngine {
     }
     // The model may drop candidates below the lowest threshold asked for; each request's own threshold
     // is applied again in post-processing, and top-k by score keeps the same best candidates.
-    const thresholds = jobs.map((p) => p.job.scoreThreshold).filter((t): t is number => t !== undefined);
-    const scoreThreshold = thresholds.length === jobs.length ? Math.min(...thresholds) : undefined;
+    // A job without one gets the model's default, as predict() would give it.
+    const scoreThreshold = Math.min(...jobs.map((p) => p.job.scoreThreshold ?? p.job.model.defaultScoreThreshold));
     const model = this.served.get(first.model) as string;
     const id = ++this.seq;
     slot.inflight = { id, jobs, model, head: first.head };

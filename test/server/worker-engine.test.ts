@@ -104,12 +104,13 @@ test('concurrent requests share one forward pass and each gets exactly its unbat
     const shared0 = await metricValue('kestrel_inference_batched_requests_total', labels);
     const px = images(6, 7);
     // Five requests, one of them a two-image batch; thresholds differ per request.
-    const jobs = [
-      { pixels: px.subarray(0, PLANE), batch: 1, scoreThreshold: 0.05 },
-      { pixels: px.subarray(PLANE, 3 * PLANE), batch: 2, scoreThreshold: 0.2 },
-      { pixels: px.subarray(3 * PLANE, 4 * PLANE), batch: 1, scoreThreshold: 0.1 },
-      { pixels: px.subarray(4 * PLANE, 5 * PLANE), batch: 1, scoreThreshold: 0.3 },
-      { pixels: px.subarray(5 * PLANE, 6 * PLANE), batch: 1, scoreThreshold: 0.05 },
+    const jobs: { pixels: Uint8Array; batch: number; scoreThreshold?: number }[] = [
+      { pixels: px.subarray(0, PLANE), batch: 1, scoreThreshold: 0.001 },
+      { pixels: px.subarray(PLANE, 3 * PLANE), batch: 2, scoreThreshold: 0.01 },
+      { pixels: px.subarray(3 * PLANE, 4 * PLANE), batch: 1, scoreThreshold: 0.003 },
+      // None given: the model's default, as in-process.
+      { pixels: px.subarray(4 * PLANE, 5 * PLANE), batch: 1, scoreThreshold: undefined },
+      { pixels: px.subarray(5 * PLANE, 6 * PLANE), batch: 1, scoreThreshold: 0.001 },
     ];
     const got = await Promise.all(jobs.map((j) => engine.detect({ model, head: 'yolo', ...j })));
     assert.equal(engine.stats().batches, 1, 'one forward pass for all five requests');
@@ -119,8 +120,9 @@ test('concurrent requests share one forward pass and each gets exactly its unbat
     for (const [i, j] of jobs.entries()) {
       const ref = await model.predict(j.pixels, j.batch, 'yolo', { scoreThreshold: j.scoreThreshold });
       assert.equal(got[i].length, j.batch);
+      if (j.scoreThreshold !== undefined) assert.ok(ref.some((c) => c.scores.length > 0), `request ${i}: the reference finds candidates`);
       // The pass ran at the lowest threshold; above the request's own, the candidates are the same.
-      assert.deepEqual(got[i].map((c) => plain(above(c, j.scoreThreshold))), ref.map(plain), `request ${i}`);
+      assert.deepEqual(got[i].map((c) => plain(above(c, j.scoreThreshold ?? model.defaultScoreThreshold))), ref.map(plain), `request ${i}`);
     }
     // Different heads never share a pass.
     await Promise.all(['yolo', 'ssd'].map((head) => engine.detect({ model, head, pixels: px.subarray(0, PLANE), batch: 1 })));
