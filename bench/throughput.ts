@@ -355,7 +355,7 @@ try {
         let requests = 0;
         for (const t of targets) {
           if (settings.warmup > 0) requests += (await load(s.url, t, 4, settings.warmup)).requests.total;
-          if (Number.isNaN(tensorsBefore)) tensorsBefore = metric(await metrics(s.url), 'kestrel_tfjs_tensors');
+          if (Number.isNaN(tensorsBefore)) tensorsBefore = metric(await metrics(s.url), 'kestrel_tensors_live');
           for (const c of conc) {
             const p = await measure(s, backend, mode, t, c, seconds);
             requests += p.ok + p.non2xx;
@@ -366,9 +366,9 @@ try {
           }
         }
         await sleep(200);
-        const after = metric(await metrics(s.url), 'kestrel_tfjs_tensors');
+        const after = metric(await metrics(s.url), 'kestrel_tensors_live');
         tensors.push({ backend, mode, before: tensorsBefore, after, requests });
-        console.log(`${backend} ${mode}: live tensors (all threads, kestrel_tfjs_tensors) ${tensorsBefore} after warm-up → ${after} after ${requests} requests`);
+        console.log(`${backend} ${mode}: live tensors (all threads, kestrel_tensors_live) ${tensorsBefore} after warm-up → ${after} after ${requests} requests`);
       } finally {
         await stopServer(s);
       }

@@ -21,7 +21,7 @@ import {
   type InferenceEngine,
   type InProcessEngineOptions,
 } from './inference.js';
-import { addTensorSource, observeBatch, observeInference, type ThreadMemory } from './plugins/metrics.js';
+import { addTensorSource, addThreadMemorySource, observeBatch, observeInference, type ThreadMemory } from './plugins/metrics.js';
 import type { FromWorker, RunReply, RunRequest, WorkerInit, WorkerMemory } from './worker-protocol.js';
 
 export interface WorkerEngineOptions {
@@ -104,6 +104,8 @@ const keyOf = (job: DetectJob): string => {
   return `${job.model.manifest.name}\u0000${job.head}\u0000${width}x${height}`;
 };
 
+let poolCount = 0;
+
 export class WorkerEngine implements InferenceEngine {
   readonly name = 'worker-pool';
   private readonly slots: Slot[] = [];
@@ -121,7 +123,7 @@ export class WorkerEngine implements InferenceEngine {
   private active = 0;
   private counts = { completed: 0, failed: 0, rejected: 0, batches: 0 };
   private closed = false;
-  private readonly removeTensorSource: () => void;
+  private readonly removeTensorSources: (() => void)[];
 
   /** Starts the workers and resolves once every one has loaded its models. */
   static async start(opts: WorkerEngineOptions): Promise<WorkerEngine> {
@@ -148,7 +150,9 @@ export class WorkerEngine implements InferenceEngine {
     };
     for (let i = 0; i < opts.workers; i++) this.slots.push(this.spawn(i));
     trackEngine(this);
-    this.removeTensorSource = addTensorSource(() => this.memory());
+    // kestrel_tensors_live counts each worker as of its latest pass (exact when idle, which is when a
+    // leak check reads it); kestrel_tfjs_thread_tensors asks every worker at scrape time.
+    this.removeTensorSources = [addTensorSource(`worker-pool-${++poolCount}`, () => this.stats().workerTensors), addThreadMemorySource(() => this.memory())];
   }
 
   private get batching(): boolean {
@@ -424,7 +428,7 @@ export class WorkerEngine implements InferenceEngine {
     if (this.closed) return;
     this.closed = true;
     untrackEngine(this);
-    this.removeTensorSource();
+    for (const remove of this.removeTensorSources) remove();
     if (this.timer) clearTimeout(this.timer);
     for (const p of this.queue.splice(0)) {
       p.detach();

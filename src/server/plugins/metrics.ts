@@ -30,6 +30,50 @@ const inferenceDuration = new Histogram({
   registers: [metricsRegistry],
 });
 
+new Gauge({
+  name: 'kestrel_tfjs_tensors',
+  help: 'Live tfjs tensors on the main thread (kestrel_tensors_live adds inference workers).',
+  registers: [metricsRegistry],
+  collect() {
+    this.set(tf.memory().numTensors);
+  },
+});
+
+// Where live tensors can be: this thread's tfjs, plus any source an inference engine adds (a worker pool
+// reports its workers' summed count), so one series answers "is anything leaking" whatever the engine.
+const tensorSources = new Map<string, () => number>();
+
+/** Adds a count of live tensors held outside this thread (e.g. inference workers) to kestrel_tensors_live; returns its removal. */
+export function addTensorSource(name: string, count: () => number): () => void {
+  tensorSources.set(name, count);
+  return () => tensorSources.delete(name);
+}
+
+/** This thread's live tensors plus every added source: the value of kestrel_tensors_live. */
+export function liveTensors(): number {
+  let n = tf.memory().numTensors;
+  for (const count of tensorSources.values()) n += count();
+  return n;
+}
+
+new Gauge({
+  name: 'kestrel_tensors_live',
+  help: 'Live tfjs tensors in this process: the main thread plus inference workers. Growth under steady load means a leak.',
+  registers: [metricsRegistry],
+  collect() {
+    this.set(liveTensors());
+  },
+});
+
+new Gauge({
+  name: 'kestrel_tfjs_bytes',
+  help: 'Bytes held by live tfjs tensors.',
+  registers: [metricsRegistry],
+  collect() {
+    this.set(tf.memory().numBytes);
+  },
+});
+
 /** Tensors and bytes held by one thread's tfjs engine. */
 export interface ThreadMemory {
   thread: string;
@@ -37,40 +81,22 @@ export interface ThreadMemory {
   bytes: number;
 }
 
-// Threads other than this one that hold tfjs tensors (detection workers) register here, so the tensor
-// gauges count every tensor of the process whichever engine serves.
-const tensorSources = new Set<() => Promise<ThreadMemory[]>>();
+// Threads other than this one that hold tfjs tensors (detection workers) report their memory here, asked
+// at scrape time, for the per-thread gauge below.
+const threadSources = new Set<() => Promise<ThreadMemory[]>>();
 
-/** Adds a source of other threads' tfjs memory to the gauges; returns its removal. */
-export function addTensorSource(source: () => Promise<ThreadMemory[]>): () => void {
-  tensorSources.add(source);
-  return () => tensorSources.delete(source);
+/** Adds a source of other threads' tfjs memory to kestrel_tfjs_thread_tensors; returns its removal. */
+export function addThreadMemorySource(source: () => Promise<ThreadMemory[]>): () => void {
+  threadSources.add(source);
+  return () => threadSources.delete(source);
 }
 
 /** This thread's tfjs memory and every registered thread's, main thread first. */
 export async function tfjsMemoryByThread(): Promise<ThreadMemory[]> {
   const m = tf.memory();
-  const others = await Promise.all([...tensorSources].map((s) => s()));
+  const others = await Promise.all([...threadSources].map((s) => s()));
   return [{ thread: 'main', tensors: m.numTensors, bytes: m.numBytes }, ...others.flat()];
 }
-
-new Gauge({
-  name: 'kestrel_tfjs_tensors',
-  help: 'Live tfjs tensors, all threads together (main and detection workers); growth under steady load means a leak.',
-  registers: [metricsRegistry],
-  async collect() {
-    this.set((await tfjsMemoryByThread()).reduce((a, t) => a + t.tensors, 0));
-  },
-});
-
-new Gauge({
-  name: 'kestrel_tfjs_bytes',
-  help: 'Bytes held by live tfjs tensors, all threads together.',
-  registers: [metricsRegistry],
-  async collect() {
-    this.set((await tfjsMemoryByThread()).reduce((a, t) => a + t.bytes, 0));
-  },
-});
 
 new Gauge({
   name: 'kestrel_tfjs_thread_tensors',
