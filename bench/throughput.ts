@@ -30,7 +30,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const HELP = `npm run bench -- [options]
 
   --quick                 wasm only, kestrel-fmnist yolo, modes single+batched, c=1,16, 1 s per point
-  --duration S            seconds per measured point on wasm/tensorflow (default 3)
+  --duration S            seconds per measured point on wasm/tensorflow (default 2)
   --cpu-duration S        seconds per point on the cpu backend (default 2; it is slow)
   --warmup S              seconds of load before each model/head is measured (default 1)
   --concurrency LIST      connections, e.g. 1,8,16,64 (default 1,8,16,64)
@@ -89,7 +89,7 @@ const quick = o.quick;
 const settings = {
   quick,
   // Flags given explicitly win over --quick's choices.
-  duration: positive('duration', Number(o.duration ?? (quick ? 1 : 3))),
+  duration: positive('duration', Number(o.duration ?? (quick ? 1 : 2))),
   cpuDuration: positive('cpu-duration', Number(o['cpu-duration'] ?? 2)),
   warmup: Number(o.warmup ?? (quick ? 0.5 : 1)),
   concurrency: nums(o.concurrency ?? (quick ? '1,16' : '1,8,16,64')),
@@ -135,9 +135,9 @@ async function freePort(): Promise<number> {
 }
 
 // Only the detectors are copied, so the server loads no char-RNN or forecasters it would not use here.
-function modelsDir(): string {
+function modelsDir(targets: readonly { model: string }[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'kestrel-bench-models-'));
-  for (const name of new Set(settings.targets.map((t) => t.model))) cpSync(join(ROOT, 'models', name), join(dir, name), { recursive: true });
+  for (const name of new Set(targets.map((t) => t.model))) cpSync(join(ROOT, 'models', name), join(dir, name), { recursive: true });
   return dir;
 }
 
@@ -340,22 +340,23 @@ for (const b of settings.backends) {
 
 const points: Point[] = [];
 const tensors: { backend: BackendName; mode: string; before: number; after: number; requests: number }[] = [];
-const models = modelsDir();
 const t0 = performance.now();
-try {
-  for (const { backend } of computes) {
-    const cpu = backend === 'cpu';
-    const seconds = cpu ? settings.cpuDuration : settings.duration;
-    const conc = cpu ? settings.cpuConcurrency : settings.concurrency;
-    const targets = cpu ? settings.targets.slice(0, 1) : settings.targets;
+for (const { backend } of computes) {
+  const cpu = backend === 'cpu';
+  const seconds = cpu ? settings.cpuDuration : settings.duration;
+  const conc = cpu ? settings.cpuConcurrency : settings.concurrency;
+  const targets = cpu ? settings.targets.slice(0, 1) : settings.targets;
+  const models = modelsDir(targets);
+  try {
     for (const mode of settings.modes) {
       const s = await startServer(backend, mode, models);
       try {
-        let tensorsBefore = NaN;
         let requests = 0;
+        // Every target is warmed before the tensor count is read: first use may build lasting state.
+        for (const t of targets) if (settings.warmup > 0) requests += (await load(s.url, t, 4, settings.warmup)).requests.total;
+        await sleep(200);
+        const tensorsBefore = metric(await metrics(s.url), 'kestrel_tensors_live');
         for (const t of targets) {
-          if (settings.warmup > 0) requests += (await load(s.url, t, 4, settings.warmup)).requests.total;
-          if (Number.isNaN(tensorsBefore)) tensorsBefore = metric(await metrics(s.url), 'kestrel_tensors_live');
           for (const c of conc) {
             const p = await measure(s, backend, mode, t, c, seconds);
             requests += p.ok + p.non2xx;
@@ -373,9 +374,9 @@ try {
         await stopServer(s);
       }
     }
+  } finally {
+    rmSync(models, { recursive: true, force: true });
   }
-} finally {
-  rmSync(models, { recursive: true, force: true });
 }
 
 // ---- report ----------------------------------------------------------------------------------------
