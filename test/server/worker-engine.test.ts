@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import { ConfigError, defaultConfig, loadConfig, type Config } from '../../src/server/config.js';
 import { EngineOverloadedError, InferenceTimeoutError, InProcessEngine, JobAbortedError } from '../../src/server/inference.js';
 import { metricsRegistry } from '../../src/server/plugins/metrics.js';
-import { WorkerEngine, workerModuleUrl, type WorkerEngineOptions } from '../../src/server/worker-engine.js';
+import { createEngine, WorkerEngine, workerModuleUrl, type WorkerEngineOptions } from '../../src/server/worker-engine.js';
 import { FakeDetector } from './fake-detector.js';
 import { imagePart, multipart, photo } from './detect-fixtures.js';
 
@@ -185,6 +185,26 @@ test('a worker that dies fails its in-flight job, is replaced, and the engine se
     const [c] = await engine.detect({ model, head: 'yolo', pixels: images(1), batch: 1 });
     assert.ok(c.scores instanceof Float32Array);
     assert.equal(engine.stats().failed, 1);
+  } finally {
+    await engine.close();
+  }
+});
+
+test('workers that cannot start (here: a backend this machine lacks) leave the service in-process, with the reason reported', async (t) => {
+  let tfjsNode = true;
+  try {
+    await import('@tensorflow/tfjs-node' as string);
+  } catch {
+    tfjsNode = false;
+  }
+  if (tfjsNode) return t.skip('tfjs-node is installed here, so no backend is missing');
+  const reasons: Error[] = [];
+  const engine = await createEngine(new Registry([{ model, dir: DIR }]), { workers: 1, backend: 'tensorflow' }, (e) => reasons.push(e));
+  try {
+    assert.equal(engine.name, 'in-process');
+    assert.equal(reasons.length, 1);
+    assert.match(reasons[0].message, /tensorflow|tfjs-node|exited/i);
+    assert.equal((await engine.detect({ model, head: 'yolo', pixels: images(1), batch: 1 })).length, 1);
   } finally {
     await engine.close();
   }
