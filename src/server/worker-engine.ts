@@ -24,6 +24,12 @@ import {
 import { addTensorSource, addThreadMemorySource, observeBatch, observeInference, type ThreadMemory } from './plugins/metrics.js';
 import type { FromWorker, RunReply, RunRequest, WorkerInit, WorkerMemory } from './worker-protocol.js';
 
+/** Where the engine reports trouble that does not fail a request (pino's logger fits). */
+export interface EngineLog {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
 export interface WorkerEngineOptions {
   /** Worker threads (≥ 1). */
   workers: number;
@@ -41,6 +47,7 @@ export interface WorkerEngineOptions {
   batchWaitMs?: number;
   /** Warm each head up in every worker before serving (default true). */
   warmup?: boolean;
+  log?: EngineLog;
 }
 
 export interface WorkerEngineStats extends EngineStats {
@@ -123,6 +130,8 @@ export class WorkerEngine implements InferenceEngine {
   private active = 0;
   private counts = { completed: 0, failed: 0, rejected: 0, batches: 0 };
   private closed = false;
+  /** Until every first worker is ready, a failure fails start() instead of being replaced. */
+  private starting = true;
   private readonly removeTensorSources: (() => void)[];
 
   /** Starts the workers and resolves once every one has loaded its models. */
@@ -130,6 +139,7 @@ export class WorkerEngine implements InferenceEngine {
     const engine = new WorkerEngine(opts);
     try {
       await Promise.all(engine.slots.map((s) => engine.whenReady(s)));
+      engine.starting = false;
     } catch (err) {
       await engine.close();
       throw err;
@@ -188,7 +198,10 @@ export class WorkerEngine implements InferenceEngine {
     slot.memory = { tensors: msg.tensors, bytes: msg.bytes };
     if (msg.type === 'ready') {
       slot.ready = true;
-      for (const m of msg.models) if (m.ok) slot.models.add(m.name);
+      for (const m of msg.models) {
+        if (m.ok) slot.models.add(m.name);
+        else this.opts.log?.warn({ worker: slot.index, model: m.name, error: m.error }, 'a detector failed to load in an inference worker; it is served in-process');
+      }
       for (const { model } of this.opts.models) if (slot.models.has(model.manifest.name)) this.served.set(model, model.manifest.name);
       this.schedule();
     } else if (msg.type === 'memory') {
@@ -239,7 +252,8 @@ export class WorkerEngine implements InferenceEngine {
     }
     for (const w of slot.memoryWaiters.values()) w(slot.memory);
     slot.memoryWaiters.clear();
-    if (this.closed) return;
+    if (this.closed || this.starting) return;
+    this.opts.log?.error({ worker: slot.index, err }, 'inference worker failed; replacing it');
     // A worker that dies is replaced; one that never got ready is not retried in a tight loop.
     const replace = () => {
       if (this.closed) return;
@@ -450,9 +464,9 @@ export interface EngineChoice extends InProcessEngineOptions {
 /**
  * The engine a service runs: a worker pool over the registry's detector folders when workers > 0 and
  * the registry knows where its detectors came from, else the in-process engine. A pool that cannot
- * start is reported through onFallback and the service serves in-process rather than not at all.
+ * start is logged and the service serves in-process rather than not at all.
  */
-export async function createEngine(registry: ModelRegistry, choice: EngineChoice, onFallback?: (err: Error) => void): Promise<InferenceEngine> {
+export async function createEngine(registry: ModelRegistry, choice: EngineChoice, log?: EngineLog): Promise<InferenceEngine> {
   const dirOf = (registry as { dirOf?: (name: string) => string | undefined }).dirOf?.bind(registry);
   const models = registry
     .list()
@@ -463,9 +477,9 @@ export async function createEngine(registry: ModelRegistry, choice: EngineChoice
     });
   if ((choice.workers ?? 0) > 0 && models.length > 0) {
     try {
-      return await WorkerEngine.start({ ...choice, workers: choice.workers as number, models });
+      return await WorkerEngine.start({ ...choice, workers: choice.workers as number, models, log });
     } catch (err) {
-      onFallback?.(err instanceof Error ? err : new Error(String(err)));
+      log?.error({ err }, 'inference workers could not start; detection runs in-process');
     }
   }
   return new InProcessEngine(choice);

@@ -198,12 +198,14 @@ test('workers that cannot start (here: a backend this machine lacks) leave the s
     tfjsNode = false;
   }
   if (tfjsNode) return t.skip('tfjs-node is installed here, so no backend is missing');
-  const reasons: Error[] = [];
-  const engine = await createEngine(new Registry([{ model, dir: DIR }]), { workers: 1, backend: 'tensorflow' }, (e) => reasons.push(e));
+  const reasons: { obj: { err?: Error }; msg: string }[] = [];
+  const log = { warn: () => undefined, error: (obj: { err?: Error }, msg: string) => void reasons.push({ obj, msg }) };
+  const engine = await createEngine(new Registry([{ model, dir: DIR }]), { workers: 1, backend: 'tensorflow' }, log);
   try {
     assert.equal(engine.name, 'in-process');
-    assert.equal(reasons.length, 1);
-    assert.match(reasons[0].message, /tensorflow|tfjs-node|exited/i);
+    assert.equal(reasons.length, 1, JSON.stringify(reasons.map((r) => r.msg)));
+    assert.match(reasons[0].msg, /could not start/);
+    assert.match(String(reasons[0].obj.err?.message), /tensorflow|tfjs-node|exited/i);
     assert.equal((await engine.detect({ model, head: 'yolo', pixels: images(1), batch: 1 })).length, 1);
   } finally {
     await engine.close();

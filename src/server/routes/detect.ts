@@ -254,7 +254,7 @@ export const detectionApi: FastifyPluginAsyncZod<DetectionApiOptions> = async (a
   const engine =
     opts.engine ??
     ((choice.workers ?? 0) > 0
-      ? await createEngine(registryOf(app, opts), choice, (err) => app.log.error({ err }, 'inference workers could not start; detection runs in-process'))
+      ? await createEngine(registryOf(app, opts), choice, app.log)
       : new InProcessEngine(choice));
   if (!opts.engine) app.log.info({ engine: engine.name, ...engine.stats() }, `detection engine: ${engine.name}`);
   if (!opts.engine) app.addHook('onClose', () => engine.close());
