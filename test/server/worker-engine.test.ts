@@ -278,3 +278,34 @@ test('HTTP: KESTREL_WORKERS serves the same answers from a worker, 503 + Retry-A
     await inline.close();
   }
 });
+
+test('HTTP: concurrent detect requests are micro-batched (metric > 1 per pass) and answer exactly as unbatched in-process', async () => {
+  const batched = await appWith({ workers: 1, batchMax: 8, batchWaitMs: 300 });
+  const inline = await appWith({ workers: 0 });
+  try {
+    const jpegs = await Promise.all(
+      [0, 1, 2, 3].map((i) => photo(200 + 40 * i, 160, [{ x: 20 + 10 * i, y: 30, w: 90, h: 100, colour: ['#d0d0d0', '#a0a0a0', '#f0f0f0', '#808080'][i] }])),
+    );
+    const ask = (app: FastifyInstance, jpeg: Buffer) =>
+      app.inject({ method: 'POST', url: '/v1/detect?head=ssd&scoreThreshold=0.02', payload: jpeg, headers: { 'content-type': 'image/jpeg' } }).then((r) => r);
+    const labels = 'model="kestrel-fmnist",head="ssd"';
+    const before = (await batched.inject('/metrics')).body;
+    const got = await Promise.all(jpegs.map((j) => ask(batched, j)));
+    const after = (await batched.inject('/metrics')).body;
+    const value = (text: string, name: string) => Number(new RegExp(`^${name}\\{${labels}\\} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
+    const passes = value(after, 'kestrel_inference_batch_size_count') - value(before, 'kestrel_inference_batch_size_count');
+    const images = value(after, 'kestrel_inference_batch_size_sum') - value(before, 'kestrel_inference_batch_size_sum');
+    assert.equal(images, 4);
+    assert.ok(passes < 4, `4 requests took ${passes} forward passes`);
+    assert.ok(value(after, 'kestrel_inference_batched_requests_total') > value(before, 'kestrel_inference_batched_requests_total'));
+    for (const [i, j] of jpegs.entries()) {
+      const want = await ask(inline, j);
+      assert.equal(got[i].statusCode, 200, got[i].body);
+      assert.ok(want.json().detections.length > 0, `image ${i} has detections at 0.02`);
+      assert.deepEqual(got[i].json().detections, want.json().detections, `image ${i}`);
+    }
+  } finally {
+    await batched.close();
+    await inline.close();
+  }
+});
