@@ -44,6 +44,11 @@ export class Registry implements ModelRegistry {
     return dir ? readModelMetrics(dir) : undefined;
   }
 
+  /** The folder a model was loaded from, when known (worker threads load the same folders). */
+  dirOf(name: string): string | undefined {
+    return this.#dirs.get(name);
+  }
+
   list(): readonly LoadedModel[] {
     return [...this.#models.values()];
   }

@@ -97,6 +97,8 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
   const app = Fastify({
     logger,
     bodyLimit: config.bodyLimit,
+    // Inference workers load and warm their models inside the detection plugin: seconds on a busy machine.
+    pluginTimeout: 120_000,
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
     trustProxy: config.trustProxy,

@@ -3,6 +3,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../runtime/backend.js';
 
@@ -51,6 +52,9 @@ export const envSchema = z.object({
   KESTREL_RATE_LIMIT: intFrom(0, 1_000_000_000).default(0),
   KESTREL_RATE_LIMIT_WINDOW_MS: intFrom(1, 24 * 60 * 60 * 1000).default(60_000),
   KESTREL_INFERENCE_TIMEOUT_MS: intFrom(0, 10 * 60 * 1000).default(30_000),
+  KESTREL_WORKERS: intFrom(0, 256).optional(),
+  KESTREL_BATCH_MAX: intFrom(1, 256).default(8),
+  KESTREL_BATCH_WAIT_MS: intFrom(0, 1000).default(2),
   KESTREL_TRUST_PROXY: bool.default(false),
   KESTREL_DOCS: bool.default(true),
 });
@@ -75,6 +79,12 @@ export interface Config {
   rateLimitWindowMs: number;
   /** Longest a detect job may wait plus run; 0 = no deadline. */
   inferenceTimeoutMs: number;
+  /** Detection worker threads, each with its own tfjs backend and models; 0 = forward passes on the main thread. */
+  workers: number;
+  /** Most images one micro-batched forward pass takes. */
+  batchMax: number;
+  /** How long a job may wait for others to share its forward pass; 0 (or batchMax 1) turns batching off. */
+  batchWaitMs: number;
   corsOrigins: string[];
   trustProxy: boolean;
   docs: boolean;
@@ -124,13 +134,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimit: e.KESTREL_RATE_LIMIT,
     rateLimitWindowMs: e.KESTREL_RATE_LIMIT_WINDOW_MS,
     inferenceTimeoutMs: e.KESTREL_INFERENCE_TIMEOUT_MS,
+    workers: e.KESTREL_WORKERS ?? availableParallelism(),
+    batchMax: e.KESTREL_BATCH_MAX,
+    batchWaitMs: e.KESTREL_BATCH_WAIT_MS,
     corsOrigins: e.KESTREL_CORS_ORIGINS,
     trustProxy: e.KESTREL_TRUST_PROXY,
     docs: e.KESTREL_DOCS,
   };
 }
 
-/** Settings for tests and library use: defaults, overridden field by field. */
+/**
+ * Settings for tests and library use: defaults, overridden field by field. Unlike a deployment, they
+ * run forward passes on the calling thread (workers: 0) unless asked, so an embedding app or a test
+ * starts no threads it did not ask for.
+ */
 export function defaultConfig(over: Partial<Config> = {}): Config {
-  return { ...loadConfig({}), ...over };
+  return { ...loadConfig({}), workers: 0, ...over };
 }

@@ -3,7 +3,7 @@
 // and given a bounded queue (issue 9) without touching a route.
 import { Gauge } from 'prom-client';
 import type { Candidates, DetectorModel } from '../runtime/models.js';
-import { metricsRegistry, observeInference } from './plugins/metrics.js';
+import { metricsRegistry, observeBatch, observeInference } from './plugins/metrics.js';
 
 export interface DetectJob {
   model: DetectorModel;
@@ -61,7 +61,7 @@ export class InferenceTimeoutError extends EngineOverloadedError {
   }
 }
 
-const abortError = (signal: AbortSignal): Error => (signal.reason instanceof InferenceTimeoutError ? signal.reason : new JobAbortedError());
+export const abortError = (signal: AbortSignal): Error => (signal.reason instanceof InferenceTimeoutError ? signal.reason : new JobAbortedError());
 
 export interface InProcessEngineOptions {
   /**
@@ -77,6 +77,9 @@ export interface InProcessEngineOptions {
 
 // Engines alive in this process; the gauges below sum over them (tests build several apps).
 const liveEngines = new Set<InferenceEngine>();
+/** Counts an engine in the queue gauges until untrackEngine (engines call these themselves). */
+export const trackEngine = (e: InferenceEngine): void => void liveEngines.add(e);
+export const untrackEngine = (e: InferenceEngine): void => void liveEngines.delete(e);
 const sumOf = (k: keyof EngineStats) => [...liveEngines].reduce((acc, e) => acc + e.stats()[k], 0);
 new Gauge({
   name: 'kestrel_inference_queued',
@@ -165,6 +168,7 @@ export class InProcessEngine implements InferenceEngine {
       const t0 = performance.now();
       const out = await job.model.predict(job.pixels, job.batch, job.head, job.scoreThreshold === undefined ? undefined : { scoreThreshold: job.scoreThreshold });
       observeInference(job.model.manifest.name, job.head, (performance.now() - t0) / 1000);
+      observeBatch(job.model.manifest.name, job.head, job.batch, 1);
       if (out.length !== job.batch) throw new Error(`model ${job.model.manifest.name} returned ${out.length} results for a batch of ${job.batch}`);
       this.counts.completed++;
       return out;

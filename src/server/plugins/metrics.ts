@@ -32,10 +32,36 @@ const inferenceDuration = new Histogram({
 
 new Gauge({
   name: 'kestrel_tfjs_tensors',
-  help: 'Live tfjs tensors; growth under steady load means a leak.',
+  help: 'Live tfjs tensors on the main thread (kestrel_tensors_live adds inference workers).',
   registers: [metricsRegistry],
   collect() {
     this.set(tf.memory().numTensors);
+  },
+});
+
+// Where live tensors can be: this thread's tfjs, plus any source an inference engine adds (a worker pool
+// reports its workers' summed count), so one series answers "is anything leaking" whatever the engine.
+const tensorSources = new Map<string, () => number>();
+
+/** Adds a count of live tensors held outside this thread (e.g. inference workers) to kestrel_tensors_live; returns its removal. */
+export function addTensorSource(name: string, count: () => number): () => void {
+  tensorSources.set(name, count);
+  return () => tensorSources.delete(name);
+}
+
+/** This thread's live tensors plus every added source: the value of kestrel_tensors_live. */
+export function liveTensors(): number {
+  let n = tf.memory().numTensors;
+  for (const count of tensorSources.values()) n += count();
+  return n;
+}
+
+new Gauge({
+  name: 'kestrel_tensors_live',
+  help: 'Live tfjs tensors in this process: the main thread plus inference workers. Growth under steady load means a leak.',
+  registers: [metricsRegistry],
+  collect() {
+    this.set(liveTensors());
   },
 });
 
@@ -47,6 +73,71 @@ new Gauge({
     this.set(tf.memory().numBytes);
   },
 });
+
+/** Tensors and bytes held by one thread's tfjs engine. */
+export interface ThreadMemory {
+  thread: string;
+  tensors: number;
+  bytes: number;
+}
+
+// Threads other than this one that hold tfjs tensors (detection workers) report their memory here, asked
+// at scrape time, for the per-thread gauge below.
+const threadSources = new Set<() => Promise<ThreadMemory[]>>();
+
+/** Adds a source of other threads' tfjs memory to kestrel_tfjs_thread_tensors; returns its removal. */
+export function addThreadMemorySource(source: () => Promise<ThreadMemory[]>): () => void {
+  threadSources.add(source);
+  return () => threadSources.delete(source);
+}
+
+/** This thread's tfjs memory and every registered thread's, main thread first. */
+export async function tfjsMemoryByThread(): Promise<ThreadMemory[]> {
+  const m = tf.memory();
+  const others = await Promise.all([...threadSources].map((s) => s()));
+  return [{ thread: 'main', tensors: m.numTensors, bytes: m.numBytes }, ...others.flat()];
+}
+
+new Gauge({
+  name: 'kestrel_tfjs_thread_tensors',
+  help: 'Live tfjs tensors per thread: "main", or "worker-<n>" for detection workers.',
+  labelNames: ['thread'] as const,
+  registers: [metricsRegistry],
+  async collect() {
+    this.reset();
+    for (const t of await tfjsMemoryByThread()) this.set({ thread: t.thread }, t.tensors);
+  },
+});
+
+const batchImages = new Histogram({
+  name: 'kestrel_inference_batch_size',
+  help: 'Images per detection forward pass, by model and head (micro-batched requests together).',
+  labelNames: ['model', 'head'] as const,
+  buckets: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64],
+  registers: [metricsRegistry],
+});
+
+const batchRequests = new Histogram({
+  name: 'kestrel_inference_batch_requests',
+  help: 'Requests sharing one detection forward pass (1 = not micro-batched), by model and head.',
+  labelNames: ['model', 'head'] as const,
+  buckets: [1, 2, 3, 4, 6, 8, 12, 16, 32],
+  registers: [metricsRegistry],
+});
+
+const batchedRequests = new Counter({
+  name: 'kestrel_inference_batched_requests_total',
+  help: 'Detection requests whose forward pass was shared with at least one other request.',
+  labelNames: ['model', 'head'] as const,
+  registers: [metricsRegistry],
+});
+
+/** Records one detection forward pass of `images` images gathered from `requests` requests. */
+export function observeBatch(model: string, head: string, images: number, requests: number): void {
+  batchImages.observe({ model, head }, images);
+  batchRequests.observe({ model, head }, requests);
+  if (requests > 1) batchedRequests.inc({ model, head }, requests);
+}
 
 /**
  * Records one model call. `head` is the detector head, or the operation for other kinds (e.g. "generate").

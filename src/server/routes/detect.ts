@@ -23,7 +23,8 @@ import {
 } from '../detection.js';
 import { ProblemError } from '../errors.js';
 import { problemSchema, problemType } from '../plugins/problem.js';
-import { engineOptionsFromEnv, InProcessEngine, type InferenceEngine, type InProcessEngineOptions } from '../inference.js';
+import { engineOptionsFromEnv, InProcessEngine, type InferenceEngine } from '../inference.js';
+import { createEngine, type EngineChoice } from '../worker-engine.js';
 import deepstackRoutes from './deepstack.js';
 import { noImage, readUpload, registerUploadParsers, RAW_CONTENT_TYPES } from '../upload.js';
 
@@ -230,15 +231,18 @@ export function detectionApiOptions(app: FastifyInstance): DetectionApiOptions {
   return {
     apiKey: config?.apiKey,
     limits: detectLimitsFromEnv(process.env, config ? { maxImageBytes: config.bodyLimit } : {}),
-    engineOptions: { ...engineOptionsFromEnv(), ...(config ? { timeoutMs: config.inferenceTimeoutMs } : {}) },
+    engineOptions: {
+      ...engineOptionsFromEnv(),
+      ...(config ? { timeoutMs: config.inferenceTimeoutMs, workers: config.workers, batchMax: config.batchMax, batchWaitMs: config.batchWaitMs, backend: config.backend } : {}),
+    },
   };
 }
 
 export type DetectionApiOptions = DetectRoutesOptions & {
   /** DeepStack `api_key`; KESTREL_API_KEY when absent. */
   apiKey?: string;
-  /** Engine settings when no engine is given. */
-  engineOptions?: InProcessEngineOptions;
+  /** Engine settings when no engine is given (workers > 0: a worker pool over the registry's detector folders). */
+  engineOptions?: EngineChoice;
 };
 
 /**
@@ -246,7 +250,13 @@ export type DetectionApiOptions = DetectRoutesOptions & {
  * app registers it with one line: `await app.register(detectionApi, { limits: detectLimitsFromEnv() })`.
  */
 export const detectionApi: FastifyPluginAsyncZod<DetectionApiOptions> = async (app, opts) => {
-  const engine = opts.engine ?? new InProcessEngine(opts.engineOptions ?? engineOptionsFromEnv());
+  const choice: EngineChoice = opts.engineOptions ?? engineOptionsFromEnv();
+  const engine =
+    opts.engine ??
+    ((choice.workers ?? 0) > 0
+      ? await createEngine(registryOf(app, opts), choice, app.log)
+      : new InProcessEngine(choice));
+  if (!opts.engine) app.log.info({ engine: engine.name, ...engine.stats() }, `detection engine: ${engine.name}`);
   if (!opts.engine) app.addHook('onClose', () => engine.close());
   app.decorate('inference', engine);
   const shared = { registry: opts.registry, engine, limits: opts.limits };

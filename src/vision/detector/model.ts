@@ -7,6 +7,7 @@ import { buildNetwork, normalizeInput, outputLayout } from './network.js';
 import { decodeSsdImage, decodeWindowImage, decodeYoloImage, mergeCandidates, topK } from './decode-outputs.js';
 import { makePriors } from '../heads/ssd/priors.js';
 import { makeWindows } from '../heads/sliding-window/windows.js';
+import { FusedNetwork } from './fused.js';
 
 /** The naive sliding-window mode: the same classifier, but the CNN is re-run on a crop around every window position. */
 export const NAIVE_HEAD = 'sliding-window-naive';
@@ -25,6 +26,8 @@ export class KestrelDetector implements DetectorModel {
   readonly inputSize: { width: number; height: number };
   readonly defaultScoreThreshold: number;
   private readonly subModels = new Map<HeadName, tf.LayersModel>();
+  /** The same sub-models with conv → batch norm → ReLU folded into fused convolutions, for inference. */
+  private readonly fused = new Map<HeadName, FusedNetwork>();
   private readonly priors: Float32Array;
   private readonly windows: Float32Array;
   private flexible?: tf.LayersModel;
@@ -46,7 +49,10 @@ export class KestrelDetector implements DetectorModel {
     for (const h of trained) {
       const idx = layout.map((o, i) => (o.head === h ? i : -1)).filter((i) => i >= 0);
       const outputs = idx.map((i) => net.outputs[i]);
-      this.subModels.set(h, tf.model({ inputs: net.inputs, outputs }));
+      const sub = tf.model({ inputs: net.inputs, outputs });
+      this.subModels.set(h, sub);
+      const f = FusedNetwork.compile(sub);
+      if (f) this.fused.set(h, f);
     }
     this.priors = makePriors({ inputWidth: cfg.inputSize, inputHeight: cfg.inputSize, maps: cfg.ssd.maps });
     this.windows = makeWindows({ inputWidth: cfg.inputSize, inputHeight: cfg.inputSize, maps: cfg.slidingWindow.maps });
@@ -61,9 +67,10 @@ export class KestrelDetector implements DetectorModel {
     if (head === NAIVE_HEAD && this.heads.includes(NAIVE_HEAD)) return this.predictNaive(pixels, batch, thr, cap);
     const sub = this.subModels.get(head as HeadName);
     if (!sub) throw new Error(`unknown head "${head}" (this model has: ${this.heads.join(', ')})`);
+    const fused = this.fused.get(head as HeadName);
     const outs = tf.tidy(() => {
       const x = normalizeInput(tf.tensor4d(pixels, [batch, S, S, 3], 'int32'));
-      const o = sub.predict(x) as tf.Tensor | tf.Tensor[];
+      const o = fused ? fused.run(x) : (sub.predict(x) as tf.Tensor | tf.Tensor[]);
       const list = Array.isArray(o) ? o : [o];
       if (head === 'yolo') return list;
       // Softmax the class columns on the backend: [batch, slots, depth] per map, concatenated.
@@ -162,6 +169,8 @@ export class KestrelDetector implements DetectorModel {
   }
 
   dispose(): void {
+    for (const f of this.fused.values()) f.dispose();
+    this.fused.clear();
     this.net.dispose();
     this.flexible?.dispose();
   }
