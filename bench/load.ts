@@ -1,6 +1,6 @@
 // Load test of the real server (issue 9): a child process serving models/ on a loopback port, driven by
 // autocannon with POST /v1/detect of a 128×128 JPEG at several concurrencies; then 2 × N/2 more requests
-// with the server's resident memory and live tensor count (kestrel_tfjs_tensors) read from its /metrics before, between and after
+// with the server's resident memory and live tensor count (kestrel_tensors_live) read from its /metrics before, between and after
 // (the server's own numbers, so the load generator's memory does not mix in). A leak shows as growth in
 // the second half; the first half may still include warm-up (allocator pools, JIT).
 //
@@ -62,8 +62,8 @@ const leakConcurrency = Math.round(positive('leak-concurrency', opts['leak-concu
 const warmup = Math.round(positive('warmup', opts.warmup, 0));
 const size = Math.round(positive('size', opts.size, 8));
 
-/** Live tfjs tensors; with the worker engine (throughput branch) the sum over the main thread and every worker. */
-const TENSOR_GAUGE = 'kestrel_tfjs_tensors';
+/** Live tfjs tensors in the server process: the main thread plus every inference worker. */
+const TENSOR_GAUGE = 'kestrel_tensors_live';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
