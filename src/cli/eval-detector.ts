@@ -20,6 +20,7 @@ scoring above 0.01 (at most 100 per image) and the shared evaluator, and reports
   --split S          split to evaluate (default test)
   --limit N          first N images only
   --json             print {"mAP50","mAP","apSmall","apMedium","apLarge","msPerImage"} (one object per head)
+  --class-agnostic   merge all classes into one: measures finding and boxing objects apart from naming them
   --write-metrics    also record the figures in the model's metrics.json under "evaluation"
   --models-dir DIR   where model names are looked up (default models)`;
 
@@ -28,7 +29,7 @@ export async function run(argv: string[]): Promise<number> {
     args: argv,
     options: {
       model: { type: 'string' }, data: { type: 'string' }, head: { type: 'string' }, split: { type: 'string' },
-      limit: { type: 'string' }, json: { type: 'boolean' }, 'write-metrics': { type: 'boolean' },
+      limit: { type: 'string' }, json: { type: 'boolean' }, 'write-metrics': { type: 'boolean' }, 'class-agnostic': { type: 'boolean' },
       'models-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -68,6 +69,7 @@ export async function run(argv: string[]): Promise<number> {
     let started = false;
     const r = await evaluateHead(model, values.data, split, h, {
       limit,
+      classAgnostic: values['class-agnostic'] ?? false,
       onImage: () => {
         if (!bar) return;
         if (!started) {
@@ -95,7 +97,7 @@ export async function run(argv: string[]): Promise<number> {
     const evaluation = (metrics['evaluation'] as Record<string, unknown> | undefined) ?? {};
     for (const r of results) {
       // A run on a subset is kept apart from the full-split figures of the same head.
-      evaluation[limit ? `${r.head}@${r.images}` : r.head] = { data: values.data, split, command: ['kestrel', 'eval', 'detector', ...argv].join(' '), ...r, date: new Date().toISOString() };
+      evaluation[`${r.head}${values['class-agnostic'] ? '-agnostic' : ''}${limit ? `@${r.images}` : ''}`] = { data: values.data, split, command: ['kestrel', 'eval', 'detector', ...argv].join(' '), ...r, date: new Date().toISOString() };
     }
     metrics['evaluation'] = evaluation;
     writeFileSync(path, `${JSON.stringify(metrics, (_k, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? null : v), 2)}\n`);

@@ -22,7 +22,7 @@ export interface EvalResult {
   counts: { small: number; medium: number; large: number };
 }
 
-export async function evaluateHead(model: DetectorModel, dataDir: string, split: string, head: string, o: { limit?: number; scoreThreshold?: number; iouThreshold?: number; onImage?: () => void } = {}): Promise<EvalResult> {
+export async function evaluateHead(model: DetectorModel, dataDir: string, split: string, head: string, o: { limit?: number; scoreThreshold?: number; iouThreshold?: number; classAgnostic?: boolean; onImage?: () => void } = {}): Promise<EvalResult> {
   const ds = await readYoloSplit(dataDir, split, { limit: o.limit });
   const S = model.inputSize.width;
   if (model.inputSize.height !== S) throw new Error('eval expects a square model input');
@@ -42,11 +42,15 @@ export async function evaluateHead(model: DetectorModel, dataDir: string, split:
   for (let i = 0; i < data.count; i++) {
     const image = String(i);
     const t0 = performance.now();
-    const [c] = await predict(data.pixels.subarray(i * per, (i + 1) * per), 1, head, { scoreThreshold });
+    const [raw] = await predict(data.pixels.subarray(i * per, (i + 1) * per), 1, head, { scoreThreshold });
     times.push(performance.now() - t0);
+    // Class-agnostic: every box is one class "object" for NMS and matching, which separates finding and
+    // boxing the objects from naming them.
+    const c = o.classAgnostic ? { ...raw, classes: new Int32Array(raw.classes.length) } : raw;
+    const nameOf = (k: number): string => (o.classAgnostic ? 'object' : model.labels[k]);
     const sel = postprocess(c, { scoreThreshold, iouThreshold, maxDetections: 100, method: 'hard' });
     sel.indices.forEach((k, j) => {
-      dets.push({ image, label: model.labels[c.classes[k]], score: sel.scores[j], box: [c.boxes[4 * k], c.boxes[4 * k + 1], c.boxes[4 * k + 2], c.boxes[4 * k + 3]] });
+      dets.push({ image, label: nameOf(c.classes[k]), score: sel.scores[j], box: [c.boxes[4 * k], c.boxes[4 * k + 1], c.boxes[4 * k + 2], c.boxes[4 * k + 3]] });
     });
     const g = data.gts[i];
     for (let j = 0; j < g.classes.length; j++) {
@@ -55,7 +59,7 @@ export async function evaluateHead(model: DetectorModel, dataDir: string, split:
       if (area < 32 ** 2) counts.small++;
       else if (area < 96 ** 2) counts.medium++;
       else counts.large++;
-      gts.push({ image, label: model.labels[g.classes[j]], box });
+      gts.push({ image, label: nameOf(g.classes[j]), box });
     }
     o.onImage?.();
   }
