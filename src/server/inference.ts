@@ -63,6 +63,33 @@ export class InferenceTimeoutError extends EngineOverloadedError {
 
 export const abortError = (signal: AbortSignal): Error => (signal.reason instanceof InferenceTimeoutError ? signal.reason : new JobAbortedError());
 
+/** A job's pixel buffer must hold exactly batch × height × width × 3 bytes at its input size. */
+export function checkJobPixels(job: DetectJob): void {
+  const { width, height } = job.inputSize ?? job.model.inputSize;
+  const expected = job.batch * width * height * 3;
+  if (job.pixels.length !== expected) {
+    throw new Error(`pixels hold ${job.pixels.length} bytes; ${job.batch}×${height}×${width}×3 = ${expected} expected`);
+  }
+}
+
+/**
+ * Runs `run` under the job's deadline (none when timeoutMs ≤ 0). The deadline aborts the job: a queued one
+ * leaves its queue at once; a running forward pass cannot be interrupted, so its caller gets the timeout
+ * now and the pass's result is discarded when it ends.
+ */
+export async function withDeadline(job: DetectJob, timeoutMs: number, run: (job: DetectJob) => Promise<Candidates[]>): Promise<Candidates[]> {
+  if (timeoutMs <= 0) return run(job);
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new InferenceTimeoutError(timeoutMs)), timeoutMs);
+  const signal = job.signal ? AbortSignal.any([job.signal, deadline.signal]) : deadline.signal;
+  const expired = new Promise<never>((_, reject) => deadline.signal.addEventListener('abort', () => reject(abortError(deadline.signal)), { once: true }));
+  try {
+    return await Promise.race([run({ ...job, signal }), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface InProcessEngineOptions {
   /**
    * Jobs that run at once. tfjs executes one op at a time on the main thread, so more than one mostly
@@ -142,23 +169,8 @@ export class InProcessEngine implements InferenceEngine {
   async detect(job: DetectJob): Promise<Candidates[]> {
     if (this.closed) throw new EngineOverloadedError('the inference engine is shutting down', 5);
     if (job.batch < 1) return [];
-    const { width, height } = job.inputSize ?? job.model.inputSize;
-    const expected = job.batch * width * height * 3;
-    if (job.pixels.length !== expected) {
-      throw new Error(`pixels hold ${job.pixels.length} bytes; ${job.batch}×${height}×${width}×3 = ${expected} expected`);
-    }
-    if (this.timeoutMs <= 0) return this.run(job);
-    // The deadline aborts the job: a queued one leaves the queue at once; a running forward pass cannot
-    // be interrupted, so its caller gets the timeout now and the pass's result is discarded when it ends.
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new InferenceTimeoutError(this.timeoutMs)), this.timeoutMs);
-    const signal = job.signal ? AbortSignal.any([job.signal, deadline.signal]) : deadline.signal;
-    const expired = new Promise<never>((_, reject) => deadline.signal.addEventListener('abort', () => reject(abortError(deadline.signal)), { once: true }));
-    try {
-      return await Promise.race([this.run({ ...job, signal }), expired]);
-    } finally {
-      clearTimeout(timer);
-    }
+    checkJobPixels(job);
+    return withDeadline(job, this.timeoutMs, (j) => this.run(j));
   }
 
   private async run(job: DetectJob): Promise<Candidates[]> {

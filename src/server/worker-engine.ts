@@ -11,11 +11,12 @@ import { backendInfo, type BackendChoice } from '../runtime/backend.js';
 import type { Candidates, DetectorModel, ModelRegistry } from '../runtime/models.js';
 import {
   abortError,
+  checkJobPixels,
   EngineOverloadedError,
-  InferenceTimeoutError,
   InProcessEngine,
   trackEngine,
   untrackEngine,
+  withDeadline,
   type DetectJob,
   type EngineStats,
   type InferenceEngine,
@@ -269,25 +270,10 @@ export class WorkerEngine implements InferenceEngine {
   async detect(job: DetectJob): Promise<Candidates[]> {
     if (this.closed) throw new EngineOverloadedError('the inference engine is shutting down', 5);
     if (job.batch < 1) return [];
-    const { width, height } = job.inputSize ?? job.model.inputSize;
-    const expected = job.batch * width * height * 3;
-    if (job.pixels.length !== expected) {
-      throw new Error(`pixels hold ${job.pixels.length} bytes; ${job.batch}×${height}×${width}×3 = ${expected} expected`);
-    }
+    checkJobPixels(job);
     // Models the workers do not have (loaded elsewhere, or failed in the workers) still serve, in-process.
     if (!this.served.has(job.model)) return this.localEngine().detect(job);
-    if (this.timeoutMs <= 0) return this.enqueue(job);
-    // As in-process: a queued job leaves the queue at its deadline; a running pass cannot be stopped, so
-    // its caller gets the timeout now and the pass's result for it is dropped when it arrives.
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new InferenceTimeoutError(this.timeoutMs)), this.timeoutMs);
-    const signal = job.signal ? AbortSignal.any([job.signal, deadline.signal]) : deadline.signal;
-    const expired = new Promise<never>((_, reject) => deadline.signal.addEventListener('abort', () => reject(abortError(deadline.signal)), { once: true }));
-    try {
-      return await Promise.race([this.enqueue({ ...job, signal }), expired]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return withDeadline(job, this.timeoutMs, (j) => this.enqueue(j));
   }
 
   private localEngine(): InProcessEngine {
