@@ -1,11 +1,7 @@
 // kestrel detect: runs a detector over image files and prints the detections in each image's own pixels.
 import { parseArgs } from 'node:util';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { openDetector } from './open-detector.js';
 import sharp from 'sharp';
-import { initBackend } from '../runtime/backend.js';
-import { manifestSchema } from '../runtime/manifest.js';
-import { loaderFor } from '../runtime/loaders.js';
 import type { Candidates } from '../runtime/models.js';
 import { postprocess } from '../vision/nms.js';
 
@@ -38,11 +34,6 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`an image and --model are required\n\n${HELP}`);
     return 2;
   }
-  const dir = existsSync(join(values.model, 'manifest.json')) ? values.model : join(values['models-dir'] ?? 'models', values.model);
-  if (!existsSync(join(dir, 'manifest.json'))) {
-    console.error(`no model at ${dir} (manifest.json missing)`);
-    return 2;
-  }
   const unit = (v: string | undefined, name: string): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -51,13 +42,12 @@ export async function run(argv: string[]): Promise<number> {
   };
   const scoreArg = unit(values.score, 'score');
   const iou = unit(values.iou, 'iou') ?? 0.5;
-  await initBackend((process.env['KESTREL_BACKEND'] as 'auto' | undefined) ?? 'auto');
-  const manifest = manifestSchema.parse(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
-  const model = await (await loaderFor(manifest))(manifest, dir);
-  if (model.kind !== 'detector') {
-    console.error(`${manifest.name} is a ${model.kind} model, not a detector`);
+  const opened = await openDetector(values.model, values['models-dir']);
+  if ('error' in opened) {
+    console.error(opened.error);
     return 2;
   }
+  const { model } = opened;
   const head = values.head ?? model.defaultHead;
   if (!model.heads.includes(head)) {
     console.error(`unknown head "${head}" (this model has: ${model.heads.join(', ')})`);

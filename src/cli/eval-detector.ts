@@ -2,10 +2,8 @@
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openDetector } from './open-detector.js';
 import cliProgress from 'cli-progress';
-import { initBackend } from '../runtime/backend.js';
-import { manifestSchema } from '../runtime/manifest.js';
-import { loaderFor } from '../runtime/loaders.js';
 import { evaluateHead, type EvalResult } from '../vision/train/run-eval.js';
 
 const HELP = `usage: kestrel eval detector --model NAME|DIR --data DIR [--head H|all] [--split test] [--json]
@@ -41,18 +39,12 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`--model and --data are required\n\n${HELP}`);
     return 2;
   }
-  const dir = existsSync(join(values.model, 'manifest.json')) ? values.model : join(values['models-dir'] ?? 'models', values.model);
-  if (!existsSync(join(dir, 'manifest.json'))) {
-    console.error(`no model at ${dir} (manifest.json missing)`);
+  const opened = await openDetector(values.model, values['models-dir']);
+  if ('error' in opened) {
+    console.error(opened.error);
     return 2;
   }
-  await initBackend((process.env['KESTREL_BACKEND'] as 'auto' | undefined) ?? 'auto');
-  const manifest = manifestSchema.parse(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
-  const model = await (await loaderFor(manifest))(manifest, dir);
-  if (model.kind !== 'detector') {
-    console.error(`${manifest.name} is a ${model.kind} model, not a detector`);
-    return 2;
-  }
+  const { dir, model } = opened;
   const heads = values.head === 'all' ? [...model.heads] : [values.head ?? model.defaultHead];
   for (const h of heads) {
     if (!model.heads.includes(h)) {
