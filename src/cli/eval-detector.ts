@@ -17,8 +17,10 @@ scoring above 0.01 (at most 100 per image) and the shared evaluator, and reports
   --head H           a head of the model, or all (default: the model's default head)
   --split S          split to evaluate (default test)
   --limit N          first N images only
-  --json             print {"mAP50","mAP","apSmall","apMedium","apLarge","msPerImage"} (one object per head)
+  --json             print {"mAP50","mAP","apSmall","apMedium","apLarge","msPerImage",…,"perClassAp50"} (one object per head)
   --class-agnostic   merge all classes into one: measures finding and boxing objects apart from naming them
+  --multi-label      a box is a candidate for every class scoring above 0.01, not only its best one (the
+                     evaluation protocol of the SSD and YOLO papers; the service answers with the best class)
   --write-metrics    also record the figures in the model's metrics.json under "evaluation"
   --models-dir DIR   where model names are looked up (default models)`;
 
@@ -27,7 +29,7 @@ export async function run(argv: string[]): Promise<number> {
     args: argv,
     options: {
       model: { type: 'string' }, data: { type: 'string' }, head: { type: 'string' }, split: { type: 'string' },
-      limit: { type: 'string' }, json: { type: 'boolean' }, 'write-metrics': { type: 'boolean' }, 'class-agnostic': { type: 'boolean' },
+      limit: { type: 'string' }, json: { type: 'boolean' }, 'write-metrics': { type: 'boolean' }, 'class-agnostic': { type: 'boolean' }, 'multi-label': { type: 'boolean' },
       'models-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -62,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
     const r = await evaluateHead(model, values.data, split, h, {
       limit,
       classAgnostic: values['class-agnostic'] ?? false,
+      multiLabel: values['multi-label'] ?? false,
       onImage: () => {
         if (!bar) return;
         if (!started) {
@@ -76,10 +79,11 @@ export async function run(argv: string[]): Promise<number> {
     if (!values.json) {
       const f = (v: number): string => (Number.isNaN(v) ? 'n/a' : v.toFixed(3));
       console.log(`${h}: mAP50 ${f(r.mAP50)}  mAP ${f(r.mAP)}  AP small ${f(r.apSmall)} medium ${f(r.apMedium)} large ${f(r.apLarge)}  ${r.msPerImage.toFixed(2)} ms/image  (${r.images} images; boxes small ${r.counts.small}, medium ${r.counts.medium}, large ${r.counts.large})`);
+      console.log(`  AP50 by class: ${Object.entries(r.perClassAp50).map(([c, v]) => `${c} ${f(v)}`).join(', ')}`);
     }
   }
   if (values.json) {
-    const out = results.map((r) => ({ head: r.head, mAP50: r.mAP50, mAP: r.mAP, apSmall: r.apSmall, apMedium: r.apMedium, apLarge: r.apLarge, msPerImage: r.msPerImage, images: r.images, counts: r.counts }));
+    const out = results.map((r) => ({ head: r.head, mAP50: r.mAP50, mAP: r.mAP, apSmall: r.apSmall, apMedium: r.apMedium, apLarge: r.apLarge, msPerImage: r.msPerImage, images: r.images, counts: r.counts, multiLabel: r.multiLabel, perClassAp50: r.perClassAp50 }));
     // JSON has no NaN: an AP over an empty size range is null.
     console.log(JSON.stringify(out.length === 1 ? out[0] : out, (_k, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? null : v)));
   }
@@ -89,7 +93,7 @@ export async function run(argv: string[]): Promise<number> {
     const evaluation = (metrics['evaluation'] as Record<string, unknown> | undefined) ?? {};
     for (const r of results) {
       // A run on a subset is kept apart from the full-split figures of the same head.
-      evaluation[`${r.head}${values['class-agnostic'] ? '-agnostic' : ''}${limit ? `@${r.images}` : ''}`] = { data: values.data, split, command: ['kestrel', 'eval', 'detector', ...argv].join(' '), ...r, date: new Date().toISOString() };
+      evaluation[`${r.head}${values['class-agnostic'] ? '-agnostic' : ''}${values['multi-label'] ? '-multilabel' : ''}${limit ? `@${r.images}` : ''}`] = { data: values.data, split, command: ['kestrel', 'eval', 'detector', ...argv].join(' '), ...r, date: new Date().toISOString() };
     }
     metrics['evaluation'] = evaluation;
     writeFileSync(path, `${JSON.stringify(metrics, (_k, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? null : v), 2)}\n`);

@@ -13,6 +13,8 @@ export interface Candidates {
 export interface PredictOptions {
   /** Candidates scoring below this may be dropped before they are returned (they would be anyway). */
   scoreThreshold?: number;
+  /** Every class above the threshold per box instead of the best one; models without it ignore it. */
+  multiLabel?: boolean;
 }
 
 export interface DetectorModel {

@@ -30,17 +30,17 @@ export function topK(c: Candidates, k: number): Candidates {
 }
 
 /** YOLO: one raw array per scale, each the image's slice of that scale's NHWC output. */
-export function decodeYoloImage(cfg: DetectorConfig, perScale: Float32Array[], scoreThreshold: number): Candidates {
+export function decodeYoloImage(cfg: DetectorConfig, perScale: Float32Array[], scoreThreshold: number, multiLabel = false): Candidates {
   return mergeCandidates(
     cfg.yolo.scales.map((s, i) => {
       const g = Math.ceil(cfg.inputSize / s.stride);
-      return decodeYolo(perScale[i], { gridH: g, gridW: g, anchors: s.anchors, numClasses: cfg.numClasses, inputWidth: cfg.inputSize, inputHeight: cfg.inputSize, classActivation: 'softmax', scoreThreshold });
+      return decodeYolo(perScale[i], { gridH: g, gridW: g, anchors: s.anchors, numClasses: cfg.numClasses, inputWidth: cfg.inputSize, inputHeight: cfg.inputSize, classActivation: 'softmax', scoreThreshold, multiLabel });
     }),
   );
 }
 
 /** SSD: the image's [slots, 4 + K + 1] rows with the class part already softmaxed. */
-export function decodeSsdImage(cfg: DetectorConfig, priors: Float32Array, rows: Float32Array, scoreThreshold: number): Candidates {
+export function decodeSsdImage(cfg: DetectorConfig, priors: Float32Array, rows: Float32Array, scoreThreshold: number, multiLabel = false): Candidates {
   const n = priors.length / 4;
   const C = cfg.numClasses + 1;
   const D = 4 + C;
@@ -50,11 +50,11 @@ export function decodeSsdImage(cfg: DetectorConfig, priors: Float32Array, rows: 
     loc.set(rows.subarray(i * D, i * D + 4), i * 4);
     probs.set(rows.subarray(i * D + 4, (i + 1) * D), i * C);
   }
-  return decodeSsd(loc, probs, { priors, variances: cfg.ssd.variances, numClasses: C, background: true, inputWidth: cfg.inputSize, inputHeight: cfg.inputSize, scoreThreshold });
+  return decodeSsd(loc, probs, { priors, variances: cfg.ssd.variances, numClasses: C, background: true, inputWidth: cfg.inputSize, inputHeight: cfg.inputSize, scoreThreshold, multiLabel });
 }
 
-export function decodeWindowImage(cfg: DetectorConfig, windows: Float32Array, probs: Float32Array, scoreThreshold: number): Candidates {
-  return decodeWindows(probs, windows, cfg.numClasses + 1, scoreThreshold);
+export function decodeWindowImage(cfg: DetectorConfig, windows: Float32Array, probs: Float32Array, scoreThreshold: number, multiLabel = false): Candidates {
+  return decodeWindows(probs, windows, cfg.numClasses + 1, scoreThreshold, multiLabel);
 }
 
 export type { HeadName };

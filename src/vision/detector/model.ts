@@ -16,6 +16,8 @@ export interface KestrelPredictOptions {
   scoreThreshold?: number;
   /** At most this many candidates per image, best first (default 400). */
   maxCandidates?: number;
+  /** Every class above the threshold per box instead of the best one (see heads/class-choice.ts). */
+  multiLabel?: boolean;
 }
 
 export class KestrelDetector implements DetectorModel {
@@ -63,8 +65,10 @@ export class KestrelDetector implements DetectorModel {
     if (!Number.isInteger(batch) || batch < 1) throw new Error(`batch must be a positive integer, got ${batch}`);
     if (pixels.length !== batch * S * S * 3) throw new Error(`pixels: expected ${batch}×${S}×${S}×3 = ${batch * S * S * 3} bytes, got ${pixels.length}`);
     const thr = opts.scoreThreshold ?? this.defaultScoreThreshold;
-    const cap = opts.maxCandidates ?? 400;
-    if (head === NAIVE_HEAD && this.heads.includes(NAIVE_HEAD)) return this.predictNaive(pixels, batch, thr, cap);
+    const ml = opts.multiLabel ?? false;
+    // Several classes per box need a larger cap for the same number of boxes.
+    const cap = opts.maxCandidates ?? (ml ? 1000 : 400);
+    if (head === NAIVE_HEAD && this.heads.includes(NAIVE_HEAD)) return this.predictNaive(pixels, batch, thr, cap, ml);
     const sub = this.subModels.get(head as HeadName);
     if (!sub) throw new Error(`unknown head "${head}" (this model has: ${this.heads.join(', ')})`);
     const fused = this.fused.get(head as HeadName);
@@ -92,9 +96,9 @@ export class KestrelDetector implements DetectorModel {
         return data[i].subarray(b * per, (b + 1) * per);
       };
       let c: Candidates;
-      if (head === 'yolo') c = decodeYoloImage(this.cfg, shapes.map((_, i) => slice(i)), thr);
-      else if (head === 'ssd') c = decodeSsdImage(this.cfg, this.priors, slice(0), thr);
-      else c = decodeWindowImage(this.cfg, this.windows, slice(0), thr);
+      if (head === 'yolo') c = decodeYoloImage(this.cfg, shapes.map((_, i) => slice(i)), thr, ml);
+      else if (head === 'ssd') c = decodeSsdImage(this.cfg, this.priors, slice(0), thr, ml);
+      else c = decodeWindowImage(this.cfg, this.windows, slice(0), thr, ml);
       result.push(topK(c, cap));
     }
     return result;
@@ -106,7 +110,7 @@ export class KestrelDetector implements DetectorModel {
    * Same classifier as the fully convolutional head; the difference is that nothing is shared between
    * overlapping windows, which is what this mode exists to measure.
    */
-  private async predictNaive(pixels: Uint8Array, batch: number, thr: number, cap: number): Promise<Candidates[]> {
+  private async predictNaive(pixels: Uint8Array, batch: number, thr: number, cap: number, multiLabel: boolean): Promise<Candidates[]> {
     const S = this.cfg.inputSize;
     const net = this.flexibleNet();
     const layout = outputLayout(this.cfg).filter((o) => o.head === 'sliding-window');
@@ -153,7 +157,7 @@ export class KestrelDetector implements DetectorModel {
         }
         offset += g * g * slots;
       }
-      results.push(topK(decodeWindowImage(this.cfg, this.windows, probs, thr), cap));
+      results.push(topK(decodeWindowImage(this.cfg, this.windows, probs, thr, multiLabel), cap));
     }
     return results;
   }

@@ -18,11 +18,15 @@ export interface EvalResult {
   msPerImage: number;
   scoreThreshold: number;
   iouThreshold: number;
+  /** Candidates for every class above the score threshold per box (the SSD/YOLO papers' protocol), not only the best. */
+  multiLabel: boolean;
+  /** VOC all-point AP at IoU 0.5 of each class, by label: where the mean comes from. */
+  perClassAp50: Record<string, number>;
   /** Ground-truth boxes per COCO area range (< 32², 32²–96², ≥ 96²), so an empty range reads correctly. */
   counts: { small: number; medium: number; large: number };
 }
 
-export async function evaluateHead(model: DetectorModel, dataDir: string, split: string, head: string, o: { limit?: number; scoreThreshold?: number; iouThreshold?: number; classAgnostic?: boolean; onImage?: () => void } = {}): Promise<EvalResult> {
+export async function evaluateHead(model: DetectorModel, dataDir: string, split: string, head: string, o: { limit?: number; scoreThreshold?: number; iouThreshold?: number; classAgnostic?: boolean; multiLabel?: boolean; onImage?: () => void } = {}): Promise<EvalResult> {
   const ds = await readYoloSplit(dataDir, split, { limit: o.limit });
   const S = model.inputSize.width;
   if (model.inputSize.height !== S) throw new Error('eval expects a square model input');
@@ -30,11 +34,10 @@ export async function evaluateHead(model: DetectorModel, dataDir: string, split:
   const scoreThreshold = o.scoreThreshold ?? 0.01;
   const iouThreshold = o.iouThreshold ?? 0.5;
   const per = S * S * 3;
-  // The optional 4th argument (score threshold) belongs to the shared interface once the faces branch's
-  // PredictOptions lands; a model that ignores it only returns more candidates.
-  const predict = model.predict.bind(model) as (p: Uint8Array, b: number, h: string, opts?: { scoreThreshold?: number }) => Promise<Candidates[]>;
+  const multiLabel = o.multiLabel ?? false;
+  const predict = (p: Uint8Array): Promise<Candidates[]> => model.predict(p, 1, head, { scoreThreshold, multiLabel });
   // Warm-up: the first call allocates and is not representative.
-  await predict(data.pixels.subarray(0, per), 1, head, { scoreThreshold });
+  await predict(data.pixels.subarray(0, per));
   const times: number[] = [];
   const dets: DetectionBox[] = [];
   const gts: GroundTruthBox[] = [];
@@ -42,7 +45,7 @@ export async function evaluateHead(model: DetectorModel, dataDir: string, split:
   for (let i = 0; i < data.count; i++) {
     const image = String(i);
     const t0 = performance.now();
-    const [raw] = await predict(data.pixels.subarray(i * per, (i + 1) * per), 1, head, { scoreThreshold });
+    const [raw] = await predict(data.pixels.subarray(i * per, (i + 1) * per));
     times.push(performance.now() - t0);
     // Class-agnostic: every box is one class "object" for NMS and matching, which separates finding and
     // boxing the objects from naming them.
@@ -77,6 +80,8 @@ export async function evaluateHead(model: DetectorModel, dataDir: string, split:
     msPerImage: times[Math.floor(times.length / 2)],
     scoreThreshold,
     iouThreshold,
+    multiLabel,
+    perClassAp50: Object.fromEntries(ev.classes.map((c) => [c, ev.perClass[c].ap])),
     counts,
   };
 }

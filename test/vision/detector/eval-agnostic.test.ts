@@ -37,3 +37,38 @@ test('eval --class-agnostic separates boxing from naming: right boxes with wrong
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('eval --multi-label asks the model for every class per box and scores the runner-up classes', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'kestrel-multilabel-'));
+  try {
+    const src = fakeFmnist(60);
+    await writeScenes(src, src, root, { seed: 5, size: 64, counts: { train: 0, val: 0, test: 6 } });
+    const split = await loadSplit(await readYoloSplit(root, 'test'), 64);
+    let call = 0;
+    const seen: (boolean | undefined)[] = [];
+    // Each box's best class is wrong (0.6); with multiLabel the model also offers the right one (0.3).
+    const model = {
+      kind: 'detector', labels: split.classes, heads: ['oracle'], defaultHead: 'oracle', inputSize: { width: 64, height: 64 }, defaultScoreThreshold: 0.3,
+      predict: async (_p: Uint8Array, _b: number, _h: string, opts?: { multiLabel?: boolean }): Promise<Candidates[]> => {
+        seen.push(opts?.multiLabel);
+        const g = split.gts[Math.max(0, call++ - 1)];
+        const n = g.classes.length;
+        const wrong = { boxes: Float32Array.from(g.boxes), scores: new Float32Array(n).fill(0.6), classes: Int32Array.from(g.classes, (c) => (c + 1) % 10) };
+        if (!opts?.multiLabel) return [wrong];
+        return [{ boxes: Float32Array.from([...g.boxes, ...g.boxes]), scores: Float32Array.from([...wrong.scores, ...new Float32Array(n).fill(0.3)]), classes: Int32Array.from([...wrong.classes, ...g.classes]) }];
+      },
+    } as unknown as DetectorModel;
+    const best = await evaluateHead(model, root, 'test', 'oracle');
+    call = 0;
+    const multi = await evaluateHead(model, root, 'test', 'oracle', { multiLabel: true });
+    assert.equal(best.mAP50, 0);
+    assert.equal(best.multiLabel, false);
+    // Every box is found for its own class, but below other boxes' wrong 0.6 candidates of that class, so
+    // AP is well above 0 yet below 1.
+    assert.ok(multi.mAP50 > 0.3 && multi.mAP50 < 1, `multi-label mAP50 ${multi.mAP50}`);
+    assert.equal(multi.multiLabel, true);
+    assert.ok(seen.includes(true) && seen.includes(false));
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});

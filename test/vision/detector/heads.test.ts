@@ -103,3 +103,34 @@ test('sliding-window: labels pick windows overlapping boxes, and decoding return
     assert.ok(ok, `box ${j} has a positive window`);
   }
 });
+
+test('multi-label decoding: every class above the threshold becomes a candidate with the same box; default keeps the best only', () => {
+  // YOLO: one cell-anchor, objectness 0.9, class probabilities softmax([2, 1.5, -3]) ≈ [0.62, 0.38, 0.004].
+  const raw = Float32Array.from([0, 0, 0, 0, Math.log(9), 2, 1.5, -3]);
+  const spec = { gridH: 1, gridW: 1, anchors: [10, 20], numClasses: 3, inputWidth: 32, inputHeight: 32, classActivation: 'softmax' as const, scoreThreshold: 0.05 };
+  const one = decodeYolo(raw, spec);
+  assert.deepEqual([...one.classes], [0]);
+  const many = decodeYolo(raw, { ...spec, multiLabel: true });
+  assert.deepEqual([...many.classes], [0, 1]);
+  const z = Math.exp(2) + Math.exp(1.5) + Math.exp(-3);
+  assert.ok(Math.abs(many.scores[1] - 0.9 * Math.exp(1.5) / z) < 1e-6);
+  assert.deepEqual([...many.boxes.subarray(4, 8)], [...many.boxes.subarray(0, 4)]);
+  // A threshold above the best score drops the cell in both modes.
+  assert.equal(decodeYolo(raw, { ...spec, scoreThreshold: 0.6, multiLabel: true }).scores.length, 0);
+
+  // SSD: one prior, probabilities [background 0.2, 0.5, 0.25, 0.05]; threshold 0.1 keeps classes 0 and 1.
+  const priors = Float32Array.from([0.5, 0.5, 0.25, 0.25]);
+  const probs = Float32Array.from([0.2, 0.5, 0.25, 0.05]);
+  const ssdSpec = { priors, variances: [0.1, 0.2] as const, numClasses: 4, background: true, inputWidth: 64, inputHeight: 64, scoreThreshold: 0.1 };
+  assert.deepEqual([...decodeSsd(new Float32Array(4), probs, ssdSpec).classes], [0]);
+  const ssdMany = decodeSsd(new Float32Array(4), probs, { ...ssdSpec, multiLabel: true });
+  assert.deepEqual([...ssdMany.classes], [0, 1]);
+  assert.deepEqual([...ssdMany.scores], [0.5, 0.25]);
+  assert.deepEqual([...ssdMany.boxes], [24, 24, 40, 40, 24, 24, 40, 40]);
+
+  // Sliding windows: the background column never becomes a candidate.
+  const windows = Float32Array.from([0, 0, 10, 10]);
+  const swMany = decodeWindows(Float32Array.from([0.9, 0.06, 0.04]), windows, 3, 0.05, true);
+  assert.deepEqual([...swMany.classes], [0]);
+  assert.deepEqual([...decodeWindows(Float32Array.from([0.3, 0.4, 0.3]), windows, 3, 0.05, true).classes], [0, 1]);
+});

@@ -10,6 +10,7 @@ import { train } from '../../../src/vision/train/trainer.js';
 import { manifestSchema } from '../../../src/runtime/manifest.js';
 import { loaderFor } from '../../../src/runtime/loaders.js';
 import { fakeFmnist } from './helpers.js';
+import { run as evalDetector } from '../../../src/cli/eval-detector.js';
 
 test('a tiny generated dataset trains a few steps, the loss falls, and the written folder loads and predicts', async () => {
   await initBackend();
@@ -60,6 +61,24 @@ test('a tiny generated dataset trains a few steps, the loss falls, and the writt
     await assert.rejects(model.predict(px, 2, 'nope'), /unknown head "nope"/);
     await assert.rejects(model.predict(px.subarray(1), 2, 'yolo'), /expected 2×64×64×3/);
     model.dispose();
+
+    // The CLI's --json object has the issue's keys; --multi-label and --write-metrics record themselves.
+    const printed: string[] = [];
+    const log = console.log;
+    console.log = (...a: unknown[]) => void printed.push(a.join(' '));
+    let code: number;
+    try {
+      code = await evalDetector(['--model', out, '--data', data, '--head', 'ssd', '--json', '--multi-label', '--write-metrics']);
+    } finally {
+      console.log = log;
+    }
+    assert.equal(code, 0);
+    const j = JSON.parse(printed.at(-1) ?? '') as Record<string, unknown>;
+    for (const k of ['mAP50', 'mAP', 'apSmall', 'apMedium', 'apLarge', 'msPerImage', 'perClassAp50']) assert.ok(k in j, k);
+    assert.equal(j['multiLabel'], true);
+    assert.equal(j['images'], 2);
+    const written = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')) as { evaluation: Record<string, { multiLabel: boolean }> };
+    assert.equal(written.evaluation['ssd-multilabel']?.multiLabel, true);
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -4,6 +4,7 @@
 import type { Candidates } from '../../../runtime/models.js';
 import { iouXyxy, type GroundTruth } from '../box-math.js';
 import { makePriors, type PriorSpec } from '../ssd/priors.js';
+import { chooseClasses } from '../class-choice.js';
 
 export type WindowSpec = PriorSpec;
 
@@ -53,8 +54,8 @@ export function encodeWindows(gt: GroundTruth, windows: Float32Array, positive =
   return labels;
 }
 
-/** probs: n×(K+1) activated, column 0 background. One candidate per window: its best object class. */
-export function decodeWindows(probs: Float32Array, windows: Float32Array, numClassesWithBackground: number, scoreThreshold: number): Candidates {
+/** probs: n×(K+1) activated, column 0 background. One candidate per window (its best object class), or with multiLabel one per class above the threshold. */
+export function decodeWindows(probs: Float32Array, windows: Float32Array, numClassesWithBackground: number, scoreThreshold: number, multiLabel = false): Candidates {
   const n = windows.length / 4;
   const C = numClassesWithBackground;
   if (probs.length !== n * C) throw new Error(`decodeWindows: probs has ${probs.length} values, expected ${n}×${C}`);
@@ -62,18 +63,11 @@ export function decodeWindows(probs: Float32Array, windows: Float32Array, numCla
   const scores: number[] = [];
   const classes: number[] = [];
   for (let i = 0; i < n; i++) {
-    let best = -1, bestP = -Infinity;
-    for (let c = 1; c < C; c++) {
-      const p = probs[i * C + c];
-      if (p > bestP) {
-        bestP = p;
-        best = c - 1;
-      }
-    }
-    if (best < 0 || bestP < scoreThreshold) continue;
-    boxes.push(windows[4 * i], windows[4 * i + 1], windows[4 * i + 2], windows[4 * i + 3]);
-    scores.push(bestP);
-    classes.push(best);
+    chooseClasses(probs, i, C, 1, scoreThreshold, multiLabel, (c, p) => {
+      boxes.push(windows[4 * i], windows[4 * i + 1], windows[4 * i + 2], windows[4 * i + 3]);
+      scores.push(p);
+      classes.push(c);
+    });
   }
   return { boxes: Float32Array.from(boxes), scores: Float32Array.from(scores), classes: Int32Array.from(classes) };
 }

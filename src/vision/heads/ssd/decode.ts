@@ -1,5 +1,6 @@
 // SSD decoding: default boxes (priors) moved by the predicted offsets, offsets scaled by the variances.
 import type { Candidates } from '../../../runtime/models.js';
+import { chooseClasses } from '../class-choice.js';
 
 export interface SsdDecodeOptions {
   /** n×4 [cx, cy, w, h], normalized to the input size. */
@@ -12,9 +13,11 @@ export interface SsdDecodeOptions {
   inputWidth: number;
   inputHeight: number;
   scoreThreshold: number;
+  /** Every class above the threshold becomes a candidate, not only the prior's best (see class-choice.ts). */
+  multiLabel?: boolean;
 }
 
-/** One candidate per prior (its best non-background class); classes are numbered without the background. */
+/** One candidate per prior (its best non-background class, or each one above the threshold with multiLabel); classes are numbered without the background. */
 export function decodeSsd(loc: Float32Array, probs: Float32Array, spec: SsdDecodeOptions): Candidates {
   const n = spec.priors.length / 4;
   const C = spec.numClasses;
@@ -26,16 +29,13 @@ export function decodeSsd(loc: Float32Array, probs: Float32Array, spec: SsdDecod
   const scores: number[] = [];
   const classes: number[] = [];
   for (let i = 0; i < n; i++) {
-    let best = -1;
-    let bestP = -Infinity;
-    for (let c = first; c < C; c++) {
-      const p = probs[i * C + c];
-      if (p > bestP) {
-        bestP = p;
-        best = c - first;
-      }
-    }
-    if (best < 0 || bestP < spec.scoreThreshold) continue;
+    let chosen = 0;
+    chooseClasses(probs, i, C, first, spec.scoreThreshold, spec.multiLabel ?? false, (c, p) => {
+      scores.push(p);
+      classes.push(c);
+      chosen++;
+    });
+    if (chosen === 0) continue;
     const pcx = spec.priors[4 * i];
     const pcy = spec.priors[4 * i + 1];
     const pw = spec.priors[4 * i + 2];
@@ -44,14 +44,9 @@ export function decodeSsd(loc: Float32Array, probs: Float32Array, spec: SsdDecod
     const cy = pcy + loc[4 * i + 1] * vc * ph;
     const w = pw * Math.exp(loc[4 * i + 2] * vs);
     const h = ph * Math.exp(loc[4 * i + 3] * vs);
-    boxes.push(
-      (cx - w / 2) * spec.inputWidth,
-      (cy - h / 2) * spec.inputHeight,
-      (cx + w / 2) * spec.inputWidth,
-      (cy + h / 2) * spec.inputHeight,
-    );
-    scores.push(bestP);
-    classes.push(best);
+    for (let k = 0; k < chosen; k++) {
+      boxes.push((cx - w / 2) * spec.inputWidth, (cy - h / 2) * spec.inputHeight, (cx + w / 2) * spec.inputWidth, (cy + h / 2) * spec.inputHeight);
+    }
   }
   return { boxes: Float32Array.from(boxes), scores: Float32Array.from(scores), classes: Int32Array.from(classes) };
 }

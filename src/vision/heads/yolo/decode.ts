@@ -13,10 +13,17 @@ export interface YoloDecodeOptions {
   inputHeight: number;
   classActivation: 'softmax' | 'sigmoid';
   scoreThreshold: number;
+  /**
+   * One candidate per class scoring above the threshold instead of one per cell-anchor (its best class):
+   * the protocol of the YOLO and SSD papers' evaluations, which lets a box whose class is uncertain still
+   * count for its second-ranked class.
+   */
+  multiLabel?: boolean;
 }
 
 /**
- * One candidate per cell-anchor (its best class), score = sigmoid(tobj) · P(class).
+ * One candidate per cell-anchor (its best class, or every class above the threshold with multiLabel),
+ * score = sigmoid(tobj) · P(class).
  * Candidates below scoreThreshold are dropped here because they would be by NMS anyway and
  * skipping their box maths keeps decoding cheap on big grids.
  */
@@ -49,25 +56,26 @@ export function decodeYolo(raw: Float32Array, spec: YoloDecodeOptions): Candidat
             best = c;
           }
         }
-        let prob = 1;
-        if (C > 0) {
-          if (spec.classActivation === 'softmax') {
-            let sum = 0;
-            for (let c = 0; c < C; c++) sum += Math.exp(raw[off + 5 + c] - bestLogit);
-            prob = 1 / sum;
-          } else {
-            prob = sigmoid(bestLogit);
-          }
-        }
-        const score = obj * prob;
-        if (score < spec.scoreThreshold) continue;
+        let sum = 0;
+        if (C > 0 && spec.classActivation === 'softmax') for (let c = 0; c < C; c++) sum += Math.exp(raw[off + 5 + c] - bestLogit);
+        const probOf = (c: number): number => (C === 0 ? 1 : spec.classActivation === 'softmax' ? Math.exp(raw[off + 5 + c] - bestLogit) / sum : sigmoid(raw[off + 5 + c]));
+        if (obj * probOf(best) < spec.scoreThreshold) continue;
         const cx = (gx + sigmoid(raw[off])) * cellW;
         const cy = (gy + sigmoid(raw[off + 1])) * cellH;
         const w = spec.anchors[2 * a] * Math.exp(raw[off + 2]);
         const h = spec.anchors[2 * a + 1] * Math.exp(raw[off + 3]);
-        boxes.push(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2);
-        scores.push(score);
-        classes.push(best);
+        const emit = (c: number, score: number): void => {
+          boxes.push(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2);
+          scores.push(score);
+          classes.push(c);
+        };
+        if (!spec.multiLabel || C === 0) emit(best, obj * probOf(best));
+        else {
+          for (let c = 0; c < C; c++) {
+            const score = obj * probOf(c);
+            if (score >= spec.scoreThreshold) emit(c, score);
+          }
+        }
       }
     }
   }
