@@ -95,7 +95,7 @@ export function countParams(model: tf.LayersModel): number {
   return model.countParams();
 }
 
-function globalNormClip(grads: tf.NamedTensorMap, maxNorm: number): { grads: tf.NamedTensorMap; norm: number } {
+export function globalNormClip(grads: tf.NamedTensorMap, maxNorm: number): { grads: tf.NamedTensorMap; norm: number } {
   const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
   if (!(norm > maxNorm)) return { grads, norm };
   const f = maxNorm / norm;
