@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import { loadFmnist } from '../vision/datasets/fmnist.js';
 import { writeScenes } from '../vision/datasets/scenes.js';
+import { numberOption } from './options.js';
 
 const HELP = `usage: kestrel data scenes --fmnist DIR --out DIR [--seed S] [--train N] [--val N] [--test N] [--size 128]
 
@@ -20,12 +21,7 @@ Fashion-MNIST train split, val/test objects from its test split. The same seed g
   --size PX      image side (default 128)
   --quiet        no progress bar`;
 
-function intOpt(v: string | undefined, name: string, def: number, min = 0): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got "${v}"`);
-  return n;
-}
+const intOpt = (v: string | undefined, name: string, def: number, min = 0): number => numberOption(v, name, def, { min });
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { initBackend } from '../runtime/backend.js';
 import { loadFmnist } from '../vision/datasets/fmnist.js';
 import { pretrain } from '../vision/train/pretrain.js';
+import { numberOption } from './options.js';
 
 const HELP = `usage: kestrel train backbone --fmnist DIR --out DIR [--init-from DIR] [options]
 
@@ -40,12 +41,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`--fmnist and --out are required\n\n${HELP}`);
     return 2;
   }
-  const num = (v: string | undefined, name: string, def: number, int = true): number => {
-    if (v === undefined) return def;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0 || (int && !Number.isInteger(n))) throw new Error(`--${name} must be a positive ${int ? 'integer' : 'number'}, got "${v}"`);
-    return n;
-  };
+  const num = (v: string | undefined, name: string, def: number, int = true): number => numberOption(v, name, def, { int, above: true });
   const crop = num(values.crop, 'crop', 32);
   // The neck adds upsampled stride-32 maps to stride-16 ones, which only line up on multiples of 32.
   if (crop % 32 !== 0) throw new Error(`--crop must be a multiple of 32, got ${crop}`);

@@ -4,6 +4,7 @@ import cliProgress from 'cli-progress';
 import { initBackend } from '../runtime/backend.js';
 import { HEADS, type HeadName } from '../vision/detector/config.js';
 import { DEFAULT_AUGMENT, train } from '../vision/train/trainer.js';
+import { numberOption } from './options.js';
 
 const HELP = `usage: kestrel train detector --data DIR --out models/NAME [--head all|sliding-window|yolo|ssd] [options]
 
@@ -50,12 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`--data and --out are required\n\n${HELP}`);
     return 2;
   }
-  const num = (v: string | undefined, name: string, def: number, int = true): number => {
-    if (v === undefined) return def;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0 || (int && !Number.isInteger(n))) throw new Error(`--${name} must be a ${int ? 'non-negative integer' : 'non-negative number'}, got "${v}"`);
-    return n;
-  };
+  const num = (v: string | undefined, name: string, def: number, int = true): number => numberOption(v, name, def, { int });
   const headsArg = values.head ?? ['all'];
   const heads: HeadName[] = headsArg.includes('all') ? [...HEADS] : [];
   if (!headsArg.includes('all')) {
