@@ -133,9 +133,8 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
       const x = normalizeInput(tf.tensor4d(pixels, [o.batch, C, C, 3], 'int32'));
       const logits = clf.apply(x, { training: true }) as tf.Tensor2D;
       const y = tf.oneHot(tf.tensor1d(labels, 'int32'), cfg.numClasses);
-      const hit = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), tf.argMax(y, -1)), 'int32')));
-      correct = hit.dataSync()[0];
-      hit.dispose();
+      // Read inside the closure: variableGrads disposes every intermediate tensor when it returns.
+      correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), tf.argMax(y, -1)), 'int32')).dataSync()[0];
       return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
     });
     const clipped = globalNormClip(grads, 10);
