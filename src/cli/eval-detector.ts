@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { openDetector } from './open-detector.js';
 import cliProgress from 'cli-progress';
 import { evaluateHead, type EvalResult } from '../vision/train/run-eval.js';
+import { numberOption } from './options.js';
 
 const HELP = `usage: kestrel eval detector --model NAME|DIR --data DIR [--head H|all] [--split test] [--json]
 
@@ -21,6 +22,10 @@ scoring above 0.01 (at most 100 per image) and the shared evaluator, and reports
   --class-agnostic   merge all classes into one: measures finding and boxing objects apart from naming them
   --multi-label      a box is a candidate for every class scoring above 0.01, not only its best one (the
                      evaluation protocol of the SSD and YOLO papers; the service answers with the best class)
+  --without-region-classifier
+                     name the boxes with the head's own classes even when the model has a region classifier
+  --region-weight X  the region classifier's weight in the class mix, 0–1 (default: the manifest's)
+  --window-vote IOU  window voting overlap for the sliding-window heads, 0 = off (default: the manifest's)
   --write-metrics    also record the figures in the model's metrics.json under "evaluation"
   --models-dir DIR   where model names are looked up (default models)`;
 
@@ -30,6 +35,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       model: { type: 'string' }, data: { type: 'string' }, head: { type: 'string' }, split: { type: 'string' },
       limit: { type: 'string' }, json: { type: 'boolean' }, 'write-metrics': { type: 'boolean' }, 'class-agnostic': { type: 'boolean' }, 'multi-label': { type: 'boolean' },
+      'without-region-classifier': { type: 'boolean' }, 'region-weight': { type: 'string' }, 'window-vote': { type: 'string' },
       'models-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -65,6 +71,9 @@ export async function run(argv: string[]): Promise<number> {
       limit,
       classAgnostic: values['class-agnostic'] ?? false,
       multiLabel: values['multi-label'] ?? false,
+      regionClassifier: !(values['without-region-classifier'] ?? false),
+      regionWeight: values['region-weight'] === undefined ? undefined : numberOption(values['region-weight'], 'region-weight', 0.5, { int: false }),
+      windowVoteIou: values['window-vote'] === undefined ? undefined : numberOption(values['window-vote'], 'window-vote', 0, { int: false }),
       onImage: () => {
         if (!bar) return;
         if (!started) {
@@ -83,7 +92,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   if (values.json) {
-    const out = results.map((r) => ({ head: r.head, mAP50: r.mAP50, mAP: r.mAP, apSmall: r.apSmall, apMedium: r.apMedium, apLarge: r.apLarge, msPerImage: r.msPerImage, images: r.images, counts: r.counts, multiLabel: r.multiLabel, perClassAp50: r.perClassAp50 }));
+    const out = results.map((r) => ({ head: r.head, mAP50: r.mAP50, mAP: r.mAP, apSmall: r.apSmall, apMedium: r.apMedium, apLarge: r.apLarge, msPerImage: r.msPerImage, images: r.images, counts: r.counts, multiLabel: r.multiLabel, regionClassifier: r.regionClassifier, perClassAp50: r.perClassAp50 }));
     // JSON has no NaN: an AP over an empty size range is null.
     console.log(JSON.stringify(out.length === 1 ? out[0] : out, (_k, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? null : v)));
   }
@@ -93,7 +102,15 @@ export async function run(argv: string[]): Promise<number> {
     const evaluation = (metrics['evaluation'] as Record<string, unknown> | undefined) ?? {};
     for (const r of results) {
       // A run on a subset is kept apart from the full-split figures of the same head.
-      evaluation[`${r.head}${values['class-agnostic'] ? '-agnostic' : ''}${values['multi-label'] ? '-multilabel' : ''}${limit ? `@${r.images}` : ''}`] = { data: values.data, split, command: ['kestrel', 'eval', 'detector', ...argv].join(' '), ...r, date: new Date().toISOString() };
+      // Non-default settings name their own entries, so the shipped configuration's figures stay apart.
+      const variant = [
+        values['class-agnostic'] ? '-agnostic' : '',
+        values['multi-label'] ? '-multilabel' : '',
+        model.hasRegionClassifier && !r.regionClassifier ? '-headclasses' : '',
+        values['region-weight'] !== undefined ? `-rw${values['region-weight']}` : '',
+        values['window-vote'] !== undefined ? `-vote${values['window-vote']}` : '',
+      ].join('');
+      evaluation[`${r.head}${variant}${limit ? `@${r.images}` : ''}`] = { data: values.data, split, command: ['kestrel', 'eval', 'detector', ...argv].join(' '), ...r, date: new Date().toISOString() };
     }
     metrics['evaluation'] = evaluation;
     writeFileSync(path, `${JSON.stringify(metrics, (_k, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? null : v), 2)}\n`);

@@ -7,6 +7,11 @@ export interface Candidates {
   boxes: Float32Array; // n*4: x1 y1 x2 y2
   scores: Float32Array; // n
   classes: Int32Array; // n
+  /**
+   * n×K, only when asked for (a decoder's withClassProbs): the head's class distribution for each
+   * candidate's box, summing to 1, so that score / classProbs[class] is the box's objectness.
+   */
+  classProbs?: Float32Array;
 }
 
 /** Optional per-call settings of DetectorModel.predict. */
@@ -15,6 +20,12 @@ export interface PredictOptions {
   scoreThreshold?: number;
   /** Every class above the threshold per box instead of the best one; models without it ignore it. */
   multiLabel?: boolean;
+  /** Models with a second-stage region classifier: false skips it (default: used). Others ignore it. */
+  regionClassifier?: boolean;
+  /** Models with a region classifier: its weight in the class mix, overriding the manifest's (0–1). */
+  regionWeight?: number;
+  /** Models with window voting (sliding windows): its overlap threshold, 0 = off. Others ignore it. */
+  windowVoteIou?: number;
 }
 
 export interface DetectorModel {
@@ -31,6 +42,8 @@ export interface DetectorModel {
    * Returns one candidate set per image.
    */
   predict(pixels: Uint8Array, batch: number, head: string, opts?: PredictOptions): Promise<Candidates[]>;
+  /** True when a second-stage region classifier names the boxes (PredictOptions.regionClassifier). */
+  readonly hasRegionClassifier?: boolean;
   /**
    * Optional: the input size a head runs at when it differs from inputSize. predict accepts pixels at
    * either size; letterboxing straight to this one spares it a resize. Boxes are in the given pixels.

@@ -14,6 +14,10 @@ export const modelSummarySchema = z.object({
   description: z.string().optional(),
   default: z.boolean().describe('Whether requests that name no model of this kind get this one.'),
   heads: z.array(z.string()).optional().describe('Detector heads; the first is used when a request names none.'),
+  regionClassifier: z
+    .boolean()
+    .optional()
+    .describe("Detectors: whether a second-stage classifier re-reads each box's pixels and mixes its class probabilities with the head's."),
   labels: z.array(z.string()).optional(),
   input: z.object({
     width: z.number().int().optional(),
@@ -56,6 +60,7 @@ export function summarize(registry: ModelRegistry, m: LoadedModel): z.infer<type
     description: mf.description,
     default: registry.defaultOf(mf.kind)?.manifest.name === mf.name,
     heads,
+    ...(m.kind === 'detector' ? { regionClassifier: m.hasRegionClassifier ?? false } : {}),
     labels,
     input: mf.input,
   };

@@ -1,6 +1,7 @@
 // Everything needed to rebuild a kestrel detector's network and decode its heads; stored in the manifest's
 // config so that a model folder is self-describing.
 import { z } from 'zod';
+import { regionClassifierSchema } from '../region-classifier/config.js';
 
 const priorMap = z.object({ stride: z.number().int().positive(), sizes: z.array(z.number().positive()).min(1), aspects: z.array(z.number().positive()).min(1) });
 
@@ -13,8 +14,14 @@ export const detectorConfigSchema = z.object({
   neckChannels: z.number().int().positive(),
   yolo: z.object({ scales: z.array(z.object({ stride: z.number().int().positive(), anchors: z.array(z.number().positive()).min(2) })).min(1) }),
   ssd: z.object({ maps: z.array(priorMap).min(1), variances: z.tuple([z.number().positive(), z.number().positive()]) }),
-  slidingWindow: z.object({ maps: z.array(priorMap).min(1) }),
+  slidingWindow: z.object({
+    maps: z.array(priorMap).min(1),
+    /** Window voting (heads/sliding-window/voting.ts): overlap for a window to vote on another's box; 0 = off. */
+    voteIou: z.number().min(0).max(1).default(0),
+  }),
   scoreThreshold: z.number().min(0).max(1).default(0.3),
+  /** Optional second stage that re-reads each box's pixels to name its item (src/vision/region-classifier/). */
+  regionClassifier: regionClassifierSchema.optional(),
 });
 
 export type DetectorConfig = z.infer<typeof detectorConfigSchema>;
@@ -51,6 +58,7 @@ export function defaultConfig(numClasses: number, inputSize = 128): DetectorConf
         { stride: 8, sizes: s([16, 24, 32, 48]), aspects: [1, 0.5, 2] },
         { stride: 16, sizes: s([64, 96]), aspects: [1, 0.5, 2] },
       ],
+      voteIou: 0.2,
     },
     scoreThreshold: 0.3,
   };

@@ -8,6 +8,7 @@ import { detectorConfigSchema } from './config.js';
 import { KestrelDetector } from './model.js';
 import { diskLoader } from './weights-io.js';
 import { outputLayout } from './network.js';
+import { RegionStage } from '../region-classifier/stage.js';
 // Registers the custom conv layer class so model.json can be deserialised.
 import '../backbone/fast-conv.js';
 
@@ -27,5 +28,14 @@ export const loadKestrelDetector: ModelLoader = async (manifest: Manifest, dir: 
     net.dispose();
     throw new Error(`${manifest.name}: ${manifest.labels.length} labels but the network has ${cfg.numClasses} classes`);
   }
-  return new KestrelDetector(manifest, cfg, net);
+  let stage: RegionStage | undefined;
+  if (cfg.regionClassifier) {
+    try {
+      stage = await RegionStage.load(dir, cfg.regionClassifier, cfg.numClasses);
+    } catch (e) {
+      net.dispose();
+      throw new Error(`${manifest.name}: region classifier in ${cfg.regionClassifier.dir}/: ${(e as Error).message}`);
+    }
+  }
+  return new KestrelDetector(manifest, cfg, net, stage);
 };

@@ -4,13 +4,18 @@ import type { Candidates, DetectorModel } from '../../runtime/models.js';
 import { tf } from '../../runtime/backend.js';
 import { HEADS, type DetectorConfig, type HeadName } from './config.js';
 import { buildNetwork, normalizeInput, outputLayout } from './network.js';
-import { decodeSsdImage, decodeWindowImage, decodeYoloImage, mergeCandidates, topK } from './decode-outputs.js';
+import { decodeSsdImage, decodeWindowImage, decodeYoloImage, mergeCandidates, pick, topK } from './decode-outputs.js';
 import { makePriors } from '../heads/ssd/priors.js';
 import { makeWindows } from '../heads/sliding-window/windows.js';
 import { FusedNetwork } from './fused.js';
+import { voteWindows } from '../heads/sliding-window/voting.js';
+import type { RegionStage } from '../region-classifier/stage.js';
 
 /** The naive sliding-window mode: the same classifier, but the CNN is re-run on a crop around every window position. */
 export const NAIVE_HEAD = 'sliding-window-naive';
+
+/** Lowest window score that votes (window voting), whatever the caller's threshold. */
+const VOTE_FLOOR = 0.01;
 
 export interface KestrelPredictOptions {
   scoreThreshold?: number;
@@ -18,6 +23,12 @@ export interface KestrelPredictOptions {
   maxCandidates?: number;
   /** Every class above the threshold per box instead of the best one (see heads/class-choice.ts). */
   multiLabel?: boolean;
+  /** false: the head's own classes, without the region classifier (when the model has one). */
+  regionClassifier?: boolean;
+  /** The region classifier's weight in the class mix (default: the manifest's). */
+  regionWeight?: number;
+  /** Window voting overlap for the sliding-window heads (default: the manifest's; 0 = off). */
+  windowVoteIou?: number;
 }
 
 export class KestrelDetector implements DetectorModel {
@@ -38,6 +49,8 @@ export class KestrelDetector implements DetectorModel {
     readonly manifest: Manifest,
     readonly cfg: DetectorConfig,
     private readonly net: tf.LayersModel,
+    /** Optional second stage that re-reads each box's pixels to name its item. */
+    readonly regionStage?: RegionStage,
   ) {
     this.labels = manifest.labels ?? Array.from({ length: cfg.numClasses }, (_, i) => `class${i}`);
     const trained = (manifest.heads ?? [...HEADS]).filter((h): h is HeadName => (HEADS as readonly string[]).includes(h));
@@ -68,7 +81,24 @@ export class KestrelDetector implements DetectorModel {
     const ml = opts.multiLabel ?? false;
     // Several classes per box need a larger cap for the same number of boxes.
     const cap = opts.maxCandidates ?? (ml ? 1000 : 400);
-    if (head === NAIVE_HEAD && this.heads.includes(NAIVE_HEAD)) return this.predictNaive(pixels, batch, thr, cap, ml);
+    const voteIou = opts.windowVoteIou ?? this.cfg.slidingWindow.voteIou;
+    if (!(voteIou >= 0 && voteIou <= 1)) throw new Error(`windowVoteIou must lie in [0, 1], got ${voteIou}`);
+    const stage = opts.regionClassifier === false ? undefined : this.regionStage;
+    if (stage) {
+      // The head proposes one candidate per box with its class distribution; the mix may raise a box's
+      // score above the head's, so the head's cut is looser than the caller's.
+      const proposals = await this.predictHead(pixels, batch, head, thr / 4, cap, false, true, voteIou);
+      const weight = opts.regionWeight ?? stage.cfg.weight;
+      if (!(weight >= 0 && weight <= 1)) throw new Error(`regionWeight must lie in [0, 1], got ${weight}`);
+      const refined = await stage.refine(pixels, batch, S, proposals, { scoreThreshold: thr, multiLabel: ml, weight });
+      return refined.map((c) => topK(c, cap));
+    }
+    return this.predictHead(pixels, batch, head, thr, cap, ml, false, voteIou);
+  }
+
+  private async predictHead(pixels: Uint8Array, batch: number, head: string, thr: number, cap: number, ml: boolean, withProbs: boolean, voteIou: number): Promise<Candidates[]> {
+    const S = this.cfg.inputSize;
+    if (head === NAIVE_HEAD && this.heads.includes(NAIVE_HEAD)) return this.predictNaive(pixels, batch, thr, cap, ml, withProbs, voteIou);
     const sub = this.subModels.get(head as HeadName);
     if (!sub) throw new Error(`unknown head "${head}" (this model has: ${this.heads.join(', ')})`);
     const fused = this.fused.get(head as HeadName);
@@ -96,9 +126,12 @@ export class KestrelDetector implements DetectorModel {
         return data[i].subarray(b * per, (b + 1) * per);
       };
       let c: Candidates;
-      if (head === 'yolo') c = decodeYoloImage(this.cfg, shapes.map((_, i) => slice(i)), thr, ml);
-      else if (head === 'ssd') c = decodeSsdImage(this.cfg, this.priors, slice(0), thr, ml);
-      else c = decodeWindowImage(this.cfg, this.windows, slice(0), thr, ml);
+      if (head === 'yolo') c = decodeYoloImage(this.cfg, shapes.map((_, i) => slice(i)), thr, ml, withProbs);
+      else if (head === 'ssd') c = decodeSsdImage(this.cfg, this.priors, slice(0), thr, ml, withProbs);
+      else {
+        result.push(this.windowCandidates(slice(0), thr, cap, ml, withProbs, voteIou));
+        continue;
+      }
       result.push(topK(c, cap));
     }
     return result;
@@ -110,7 +143,7 @@ export class KestrelDetector implements DetectorModel {
    * Same classifier as the fully convolutional head; the difference is that nothing is shared between
    * overlapping windows, which is what this mode exists to measure.
    */
-  private async predictNaive(pixels: Uint8Array, batch: number, thr: number, cap: number, multiLabel: boolean): Promise<Candidates[]> {
+  private async predictNaive(pixels: Uint8Array, batch: number, thr: number, cap: number, multiLabel: boolean, withProbs: boolean, voteIou: number): Promise<Candidates[]> {
     const S = this.cfg.inputSize;
     const net = this.flexibleNet();
     const layout = outputLayout(this.cfg).filter((o) => o.head === 'sliding-window');
@@ -157,9 +190,19 @@ export class KestrelDetector implements DetectorModel {
         }
         offset += g * g * slots;
       }
-      results.push(topK(decodeWindowImage(this.cfg, this.windows, probs, thr, multiLabel), cap));
+      results.push(this.windowCandidates(probs, thr, cap, multiLabel, withProbs, voteIou));
     }
     return results;
+  }
+
+  /**
+   * Sliding-window candidates from one image's window probabilities. With voting, windows down to a fixed
+   * floor take part whatever the caller's threshold, so a box does not change with the threshold asked for.
+   */
+  private windowCandidates(probs: Float32Array, thr: number, cap: number, ml: boolean, withProbs: boolean, voteIou: number): Candidates {
+    if (voteIou <= 0) return topK(decodeWindowImage(this.cfg, this.windows, probs, thr, ml, withProbs), cap);
+    const voted = voteWindows(topK(decodeWindowImage(this.cfg, this.windows, probs, Math.min(thr, VOTE_FLOOR), ml, withProbs), cap), voteIou);
+    return pick(voted, [...voted.scores.keys()].filter((i) => voted.scores[i] >= thr));
   }
 
   /** The same weights in a network that accepts any input size (for the crops of the naive mode). */
@@ -172,11 +215,16 @@ export class KestrelDetector implements DetectorModel {
     return this.flexible;
   }
 
+  get hasRegionClassifier(): boolean {
+    return this.regionStage !== undefined;
+  }
+
   dispose(): void {
     for (const f of this.fused.values()) f.dispose();
     this.fused.clear();
     this.net.dispose();
     this.flexible?.dispose();
+    this.regionStage?.dispose();
   }
 }
 

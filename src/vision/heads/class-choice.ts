@@ -2,6 +2,14 @@
 // one label per box wants), or every class above the threshold (the evaluation protocol of the SSD and
 // YOLO papers, where a box with an uncertain class still counts for its runner-up).
 
+/** Appends row `row`'s class columns (from `first`), renormalised to sum to 1, to `out`. */
+export function pushClassDistribution(probs: Float32Array, row: number, width: number, first: number, out: number[]): void {
+  const base = row * width;
+  let sum = 0;
+  for (let c = first; c < width; c++) sum += probs[base + c];
+  for (let c = first; c < width; c++) out.push(sum > 0 ? probs[base + c] / sum : 1 / (width - first));
+}
+
 /**
  * Calls `emit(classIndex, probability)` for the chosen classes of row `row` of `probs` (rows of `width`
  * columns; columns before `first` are not classes, e.g. SSD's background). Class indices start at 0 at `first`.

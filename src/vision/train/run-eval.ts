@@ -20,13 +20,15 @@ export interface EvalResult {
   iouThreshold: number;
   /** Candidates for every class above the score threshold per box (the SSD/YOLO papers' protocol), not only the best. */
   multiLabel: boolean;
+  /** Whether the model's region classifier named the boxes (false when it has none or it was switched off). */
+  regionClassifier: boolean;
   /** VOC all-point AP at IoU 0.5 of each class, by label: where the mean comes from. */
   perClassAp50: Record<string, number>;
   /** Ground-truth boxes per COCO area range (< 32², 32²–96², ≥ 96²), so an empty range reads correctly. */
   counts: { small: number; medium: number; large: number };
 }
 
-export async function evaluateHead(model: DetectorModel, dataDir: string, split: string, head: string, o: { limit?: number; scoreThreshold?: number; iouThreshold?: number; classAgnostic?: boolean; multiLabel?: boolean; onImage?: () => void } = {}): Promise<EvalResult> {
+export async function evaluateHead(model: DetectorModel, dataDir: string, split: string, head: string, o: { limit?: number; scoreThreshold?: number; iouThreshold?: number; classAgnostic?: boolean; multiLabel?: boolean; regionClassifier?: boolean; regionWeight?: number; windowVoteIou?: number; onImage?: () => void } = {}): Promise<EvalResult> {
   const ds = await readYoloSplit(dataDir, split, { limit: o.limit });
   const S = model.inputSize.width;
   if (model.inputSize.height !== S) throw new Error('eval expects a square model input');
@@ -35,7 +37,8 @@ export async function evaluateHead(model: DetectorModel, dataDir: string, split:
   const iouThreshold = o.iouThreshold ?? 0.5;
   const per = S * S * 3;
   const multiLabel = o.multiLabel ?? false;
-  const predict = (p: Uint8Array): Promise<Candidates[]> => model.predict(p, 1, head, { scoreThreshold, multiLabel });
+  const rc = { regionClassifier: o.regionClassifier, regionWeight: o.regionWeight, windowVoteIou: o.windowVoteIou };
+  const predict = (p: Uint8Array): Promise<Candidates[]> => model.predict(p, 1, head, { scoreThreshold, multiLabel, ...rc });
   // Warm-up: the first call allocates and is not representative.
   await predict(data.pixels.subarray(0, per));
   const times: number[] = [];
@@ -81,6 +84,7 @@ export async function evaluateHead(model: DetectorModel, dataDir: string, split:
     scoreThreshold,
     iouThreshold,
     multiLabel,
+    regionClassifier: o.regionClassifier !== false && (model.hasRegionClassifier ?? false),
     perClassAp50: Object.fromEntries(ev.classes.map((c) => [c, ev.perClass[c].ap])),
     counts,
   };

@@ -11,6 +11,10 @@ import { manifestSchema } from '../../../src/runtime/manifest.js';
 import { loaderFor } from '../../../src/runtime/loaders.js';
 import { fakeFmnist } from './helpers.js';
 import { run as evalDetector } from '../../../src/cli/eval-detector.js';
+import { regionClassifierSchema } from '../../../src/vision/region-classifier/config.js';
+import { buildRegionClassifier } from '../../../src/vision/region-classifier/network.js';
+import { diskSaver } from '../../../src/vision/detector/weights-io.js';
+import { iouXyxy } from '../../../src/vision/heads/box-math.js';
 
 test('a tiny generated dataset trains a few steps, the loss falls, and the written folder loads and predicts', async () => {
   await initBackend();
@@ -60,7 +64,50 @@ test('a tiny generated dataset trains a few steps, the loss falls, and the writt
     assert.equal(tf.memory().numTensors, before, 'predict leaks no tensors');
     await assert.rejects(model.predict(px, 2, 'nope'), /unknown head "nope"/);
     await assert.rejects(model.predict(px.subarray(1), 2, 'yolo'), /expected 2×64×64×3/);
+
+    // Window voting (on by default in new models): the windows that vote do not depend on the caller's
+    // threshold, so every box kept at 0.05 is the same box at 0.02; switched off, boxes are bare windows.
+    const key = (c: { boxes: Float32Array; scores: Float32Array; classes: Int32Array }, i: number): string =>
+      `${c.classes[i]}:${c.scores[i].toFixed(6)}:${Array.from(c.boxes.subarray(4 * i, 4 * i + 4), (v) => v.toFixed(3)).join(',')}`;
+    const [hi] = await model.predict(px.subarray(0, 64 * 64 * 3), 1, 'sliding-window', { scoreThreshold: 0.05 });
+    const [lo] = await model.predict(px.subarray(0, 64 * 64 * 3), 1, 'sliding-window', { scoreThreshold: 0.02 });
+    assert.ok(hi.scores.length > 0, 'some windows score above 0.05');
+    const loKeys = new Set([...lo.scores.keys()].map((i) => key(lo, i)));
+    for (const i of hi.scores.keys()) assert.ok(loKeys.has(key(hi, i)), `voted box ${key(hi, i)} is the same at a lower threshold`);
+    const [bare] = await model.predict(px.subarray(0, 64 * 64 * 3), 1, 'sliding-window', { scoreThreshold: 0.05, windowVoteIou: 0 });
+    assert.equal(bare.scores.length, hi.scores.length);
+    assert.notDeepEqual(bare.boxes, hi.boxes);
     model.dispose();
+
+    // A region classifier in the folder: loaded with the detector, used by every head unless switched off.
+    const rcCfg = regionClassifierSchema.parse({ inputSize: 16, channels: [4, 8, 8] });
+    const rcNet = buildRegionClassifier(rcCfg, 10);
+    await rcNet.save(diskSaver(join(out, rcCfg.dir)));
+    rcNet.dispose();
+    const withRc = manifestSchema.parse({ ...manifest, config: { ...(manifest.config as object), regionClassifier: rcCfg } });
+    const model2 = await (await loaderFor(withRc))(withRc, out);
+    assert.ok(model2.kind === 'detector' && model2.hasRegionClassifier);
+    if (model2.kind !== 'detector') return;
+    const before2 = tf.memory().numTensors;
+    for (const head of ['yolo', 'ssd', 'sliding-window']) {
+      const c = await model2.predict(px, 2, head, { scoreThreshold: 0.02 });
+      for (const k of c) for (const s of k.scores) assert.ok(s >= 0.02 && s <= 1);
+      // One box per item: the class-agnostic NMS before classification leaves no two boxes overlapping by ≥ 0.6.
+      for (const k of c) {
+        for (let i = 0; i < k.scores.length; i++) {
+          for (let j = i + 1; j < k.scores.length; j++) {
+            const v = iouXyxy(k.boxes[4 * i], k.boxes[4 * i + 1], k.boxes[4 * i + 2], k.boxes[4 * i + 3], k.boxes[4 * j], k.boxes[4 * j + 1], k.boxes[4 * j + 2], k.boxes[4 * j + 3]);
+            assert.ok(v < 0.6, `${head}: boxes ${i} and ${j} overlap by ${v}`);
+          }
+        }
+      }
+      const plain = await model2.predict(px, 2, head, { scoreThreshold: 0.02, regionClassifier: false });
+      assert.ok(plain.some((k) => k.scores.length > 0), `${head} proposes boxes`);
+    }
+    assert.equal(tf.memory().numTensors, before2, 'the region classifier leaks no tensors');
+    model2.dispose();
+    const broken = manifestSchema.parse({ ...manifest, config: { ...(manifest.config as object), regionClassifier: { ...rcCfg, dir: 'missing' } } });
+    await assert.rejects((await loaderFor(broken))(broken, out), /region classifier in missing\//);
 
     // The CLI's --json object has the issue's keys; --multi-label and --write-metrics record themselves.
     const printed: string[] = [];

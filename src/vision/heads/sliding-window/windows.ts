@@ -4,7 +4,7 @@
 import type { Candidates } from '../../../runtime/models.js';
 import { iouXyxy, type GroundTruth } from '../box-math.js';
 import { makePriors, type PriorSpec } from '../ssd/priors.js';
-import { chooseClasses } from '../class-choice.js';
+import { chooseClasses, pushClassDistribution } from '../class-choice.js';
 
 export type WindowSpec = PriorSpec;
 
@@ -55,19 +55,23 @@ export function encodeWindows(gt: GroundTruth, windows: Float32Array, positive =
 }
 
 /** probs: n×(K+1) activated, column 0 background. One candidate per window (its best object class), or with multiLabel one per class above the threshold. */
-export function decodeWindows(probs: Float32Array, windows: Float32Array, numClassesWithBackground: number, scoreThreshold: number, multiLabel = false): Candidates {
+export function decodeWindows(probs: Float32Array, windows: Float32Array, numClassesWithBackground: number, scoreThreshold: number, multiLabel = false, withClassProbs = false): Candidates {
   const n = windows.length / 4;
   const C = numClassesWithBackground;
   if (probs.length !== n * C) throw new Error(`decodeWindows: probs has ${probs.length} values, expected ${n}×${C}`);
   const boxes: number[] = [];
   const scores: number[] = [];
   const classes: number[] = [];
+  const dist: number[] = [];
   for (let i = 0; i < n; i++) {
     chooseClasses(probs, i, C, 1, scoreThreshold, multiLabel, (c, p) => {
       boxes.push(windows[4 * i], windows[4 * i + 1], windows[4 * i + 2], windows[4 * i + 3]);
       scores.push(p);
       classes.push(c);
+      if (withClassProbs) pushClassDistribution(probs, i, C, 1, dist);
     });
   }
-  return { boxes: Float32Array.from(boxes), scores: Float32Array.from(scores), classes: Int32Array.from(classes) };
+  const out: Candidates = { boxes: Float32Array.from(boxes), scores: Float32Array.from(scores), classes: Int32Array.from(classes) };
+  if (withClassProbs) out.classProbs = Float32Array.from(dist);
+  return out;
 }

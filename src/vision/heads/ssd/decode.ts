@@ -1,6 +1,6 @@
 // SSD decoding: default boxes (priors) moved by the predicted offsets, offsets scaled by the variances.
 import type { Candidates } from '../../../runtime/models.js';
-import { chooseClasses } from '../class-choice.js';
+import { chooseClasses, pushClassDistribution } from '../class-choice.js';
 
 export interface SsdDecodeOptions {
   /** n×4 [cx, cy, w, h], normalized to the input size. */
@@ -15,6 +15,8 @@ export interface SsdDecodeOptions {
   scoreThreshold: number;
   /** Every class above the threshold becomes a candidate, not only the prior's best (see class-choice.ts). */
   multiLabel?: boolean;
+  /** Also return each candidate's class distribution (Candidates.classProbs). */
+  withClassProbs?: boolean;
 }
 
 /** One candidate per prior (its best non-background class, or each one above the threshold with multiLabel); classes are numbered without the background. */
@@ -28,6 +30,7 @@ export function decodeSsd(loc: Float32Array, probs: Float32Array, spec: SsdDecod
   const boxes: number[] = [];
   const scores: number[] = [];
   const classes: number[] = [];
+  const dist: number[] = [];
   for (let i = 0; i < n; i++) {
     let chosen = 0;
     chooseClasses(probs, i, C, first, spec.scoreThreshold, spec.multiLabel ?? false, (c, p) => {
@@ -36,6 +39,7 @@ export function decodeSsd(loc: Float32Array, probs: Float32Array, spec: SsdDecod
       chosen++;
     });
     if (chosen === 0) continue;
+    if (spec.withClassProbs) for (let k = 0; k < chosen; k++) pushClassDistribution(probs, i, C, first, dist);
     const pcx = spec.priors[4 * i];
     const pcy = spec.priors[4 * i + 1];
     const pw = spec.priors[4 * i + 2];
@@ -48,5 +52,7 @@ export function decodeSsd(loc: Float32Array, probs: Float32Array, spec: SsdDecod
       boxes.push((cx - w / 2) * spec.inputWidth, (cy - h / 2) * spec.inputHeight, (cx + w / 2) * spec.inputWidth, (cy + h / 2) * spec.inputHeight);
     }
   }
-  return { boxes: Float32Array.from(boxes), scores: Float32Array.from(scores), classes: Int32Array.from(classes) };
+  const out: Candidates = { boxes: Float32Array.from(boxes), scores: Float32Array.from(scores), classes: Int32Array.from(classes) };
+  if (spec.withClassProbs) out.classProbs = Float32Array.from(dist);
+  return out;
 }

@@ -19,6 +19,8 @@ export interface YoloDecodeOptions {
    * count for its second-ranked class.
    */
   multiLabel?: boolean;
+  /** Also return each candidate's class distribution (Candidates.classProbs). */
+  withClassProbs?: boolean;
 }
 
 /**
@@ -40,6 +42,7 @@ export function decodeYolo(raw: Float32Array, spec: YoloDecodeOptions): Candidat
   const boxes: number[] = [];
   const scores: number[] = [];
   const classes: number[] = [];
+  const dist: number[] = [];
   for (let gy = 0; gy < gridH; gy++) {
     for (let gx = 0; gx < gridW; gx++) {
       for (let a = 0; a < A; a++) {
@@ -68,6 +71,7 @@ export function decodeYolo(raw: Float32Array, spec: YoloDecodeOptions): Candidat
           boxes.push(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2);
           scores.push(score);
           classes.push(c);
+          if (spec.withClassProbs) for (let k = 0; k < C; k++) dist.push(probOf(k));
         };
         if (!spec.multiLabel || C === 0) emit(best, obj * probOf(best));
         else {
@@ -79,5 +83,7 @@ export function decodeYolo(raw: Float32Array, spec: YoloDecodeOptions): Candidat
       }
     }
   }
-  return { boxes: Float32Array.from(boxes), scores: Float32Array.from(scores), classes: Int32Array.from(classes) };
+  const out: Candidates = { boxes: Float32Array.from(boxes), scores: Float32Array.from(scores), classes: Int32Array.from(classes) };
+  if (spec.withClassProbs) out.classProbs = Float32Array.from(dist);
+  return out;
 }

@@ -1,0 +1,157 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend, tf } from '../../../src/runtime/backend.js';
+import { contextSquares, cropRegions } from '../../../src/vision/region-classifier/crops.js';
+import { mixClassProbs, rescore } from '../../../src/vision/region-classifier/combine.js';
+import { regionClassifierSchema } from '../../../src/vision/region-classifier/config.js';
+import { buildRegionClassifier } from '../../../src/vision/region-classifier/network.js';
+import { RegionStage } from '../../../src/vision/region-classifier/stage.js';
+import { jitterBox, renderExamples, trainRegionClassifier } from '../../../src/vision/region-classifier/train.js';
+import { decodeSsd } from '../../../src/vision/heads/ssd/decode.js';
+import { decodeYolo } from '../../../src/vision/heads/yolo/decode.js';
+import { decodeWindows } from '../../../src/vision/heads/sliding-window/windows.js';
+import { mergeCandidates, pick } from '../../../src/vision/detector/decode-outputs.js';
+import type { Candidates } from '../../../src/runtime/models.js';
+import { fakeFmnist } from './helpers.js';
+
+const close = (a: number, b: number, eps = 1e-5): void => assert.ok(Math.abs(a - b) <= eps, `${a} vs ${b}`);
+
+test('contextSquares: a square on the box centre, longer side plus the margin; flip swaps the x ends', () => {
+  // A 10×20 box centred at (20, 30) in a 101-px image (pixel centres 0…100, so /100 normalises).
+  const [y1, x1, y2, x2] = contextSquares([15, 20, 25, 40], 1, 0.1, 101, 101);
+  close(y1, (30 - 12) / 100);
+  close(y2, (30 + 12) / 100);
+  close(x1, (20 - 12) / 100);
+  close(x2, (20 + 12) / 100);
+  const f = contextSquares([15, 20, 25, 40], 1, 0.1, 101, 101, [true]);
+  close(f[1], x2);
+  close(f[3], x1);
+});
+
+test('cropRegions: a mirrored crop is the plain crop reversed left to right', async () => {
+  await initBackend();
+  const img = tf.tensor4d(Float32Array.from({ length: 8 * 8 }, (_, i) => i), [1, 8, 8, 1]);
+  const box = [1, 1, 6, 6];
+  const plain = cropRegions(img, contextSquares(box, 1, 0, 8, 8), Int32Array.from([0]), 6);
+  const mirrored = cropRegions(img, contextSquares(box, 1, 0, 8, 8, [true]), Int32Array.from([0]), 6);
+  const back = tf.reverse(mirrored, 2);
+  assert.deepEqual(Array.from(await back.data()).map((v) => Math.round(v * 1e4)), Array.from(await plain.data()).map((v) => Math.round(v * 1e4)));
+  tf.dispose([img, plain, mirrored, back]);
+});
+
+test('mixClassProbs: weight 0 is the head, weight 1 the classifier, 0.5 the normalised geometric mean', () => {
+  const head = [0.7, 0.2, 0.1], clf = [0.1, 0.6, 0.3];
+  const out = new Float32Array(3);
+  mixClassProbs(head, clf, 0, out).forEach((v, i) => close(v, head[i], 1e-4));
+  mixClassProbs(head, clf, 1, out).forEach((v, i) => close(v, clf[i], 1e-4));
+  const g = head.map((h, i) => Math.sqrt(h * clf[i]));
+  const sum = g.reduce((a, b) => a + b, 0);
+  mixClassProbs(head, clf, 0.5, out).forEach((v, i) => close(v, g[i] / sum, 1e-4));
+});
+
+test('rescore: score = objectness × mixed probability of the best class; multi-label emits every class above the threshold', () => {
+  const inp = {
+    boxes: Float32Array.from([0, 0, 10, 10, 20, 20, 30, 30]),
+    objectness: Float32Array.from([0.9, 0.2]),
+    headProbs: Float32Array.from([0.6, 0.4, 0.5, 0.5]),
+    clfProbs: Float32Array.from([0.1, 0.9, 0.5, 0.5]),
+  };
+  const one = rescore(inp, 2, 1, 0.15, false);
+  assert.deepEqual(Array.from(one.classes), [1]);
+  close(one.scores[0], 0.9 * 0.9, 1e-4);
+  assert.deepEqual(Array.from(one.boxes), [0, 0, 10, 10]);
+  const many = rescore(inp, 2, 1, 0.05, true);
+  assert.deepEqual(Array.from(many.classes), [0, 1, 0, 1]);
+  close(many.scores[2], 0.1, 1e-4);
+});
+
+test('decoders with withClassProbs: each candidate carries its class distribution, and score / P(class) is the objectness', () => {
+  // SSD: one prior; background 0.4, classes 0.1, 0.3, 0.2.
+  const priors = Float32Array.from([0.5, 0.5, 0.2, 0.2]);
+  const ssd = decodeSsd(new Float32Array(4), Float32Array.from([0.4, 0.1, 0.3, 0.2]), { priors, variances: [0.1, 0.2], numClasses: 4, background: true, inputWidth: 100, inputHeight: 100, scoreThreshold: 0.01, withClassProbs: true });
+  assert.ok(ssd.classProbs);
+  [1 / 6, 3 / 6, 2 / 6].forEach((v, i) => close(ssd.classProbs?.[i] ?? NaN, v));
+  close(ssd.scores[0] / (ssd.classProbs?.[ssd.classes[0]] ?? NaN), 0.6);
+  // YOLO: one cell, one anchor; objectness logit 0 → 0.5.
+  const raw = Float32Array.from([0, 0, 0, 0, 0, Math.log(3), 0]);
+  const yolo = decodeYolo(raw, { gridH: 1, gridW: 1, anchors: [10, 10], numClasses: 2, inputWidth: 32, inputHeight: 32, classActivation: 'softmax', scoreThreshold: 0.01, withClassProbs: true });
+  close(yolo.classProbs?.[0] ?? NaN, 0.75);
+  close(yolo.scores[0] / 0.75, 0.5);
+  // Sliding windows: the same as SSD's background convention.
+  const sw = decodeWindows(Float32Array.from([0.5, 0.25, 0.25]), Float32Array.from([0, 0, 8, 8]), 3, 0.01, false, true);
+  assert.deepEqual(Array.from(sw.classProbs ?? []), [0.5, 0.5]);
+  assert.equal(decodeWindows(Float32Array.from([0.5, 0.25, 0.25]), Float32Array.from([0, 0, 8, 8]), 3, 0.01).classProbs, undefined);
+  // Merging and picking keep rows aligned with their candidates.
+  const both = mergeCandidates([ssd, sw]);
+  assert.deepEqual(Array.from(pick(both, [1]).classProbs ?? []), [0.5, 0.5, 0]);
+});
+
+test('jitterBox: no jitter returns the box; renderExamples is deterministic and labels every item', () => {
+  assert.deepEqual(jitterBox(2, 4, 12, 24, 0, () => 0.3), [2, 4, 12, 24]);
+  const src = fakeFmnist(30);
+  const a = renderExamples(src, 3, 'x', 0, 20, 0.1, true);
+  const b = renderExamples(src, 3, 'x', 0, 20, 0.1, true);
+  assert.equal(a.ex.labels.length, 20);
+  assert.deepEqual(a.ex.boxes, b.ex.boxes);
+  assert.deepEqual(a.ex.images, b.ex.images);
+  assert.ok(a.next > 0);
+  for (const l of a.ex.labels) assert.ok(l >= 0 && l < 10);
+});
+
+test('RegionStage.refine: weight 0 gives back the head classes and scores, one box per item after the class-agnostic NMS', async () => {
+  await initBackend();
+  const cfg = regionClassifierSchema.parse({ inputSize: 16, channels: [4, 8, 8] });
+  const stage = new RegionStage(cfg, buildRegionClassifier(cfg, 3), 3);
+  try {
+    // Two near-duplicate boxes (IoU 0.8) on one item (objectness 0.8 and 0.6), and a second item (0.5).
+    const cands: Candidates = {
+      boxes: Float32Array.from([10, 10, 30, 30, 11, 11, 31, 31, 40, 40, 60, 50]),
+      scores: Float32Array.from([0.6, 0.3, 0.4]),
+      classes: Int32Array.from([0, 1, 2]),
+      classProbs: Float32Array.from([0.75, 0.25, 0, 0.2, 0.5, 0.3, 0.1, 0.1, 0.8]),
+    };
+    const pixels = new Uint8Array(64 * 64 * 3).fill(90);
+    const [same] = await stage.refine(pixels, 1, 64, [cands], { scoreThreshold: 0.01, multiLabel: false, weight: 0 });
+    assert.deepEqual(Array.from(same.classes), [0, 2]);
+    close(same.scores[0], 0.6, 1e-3);
+    close(same.scores[1], 0.4, 1e-3);
+    // With weight 1 the classes are the classifier's and the scores objectness × its probability.
+    const [theirs] = await stage.refine(pixels, 1, 64, [cands], { scoreThreshold: 0, multiLabel: true, weight: 1 });
+    assert.equal(theirs.scores.length, 6);
+    const clf = await stage.classify(pixels, 1, 64, Float32Array.from([10, 10, 30, 30]), Int32Array.from([0]));
+    close(theirs.scores[0], 0.8 * clf[0], 1e-3);
+    const before = tf.memory().numTensors;
+    await stage.refine(pixels, 1, 64, [cands], { scoreThreshold: 0.01, multiLabel: false, weight: 0.5 });
+    assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+  } finally {
+    stage.dispose();
+  }
+});
+
+test('train region-classifier: a short run writes weights that RegionStage.load reads, and test accuracies', async () => {
+  await initBackend();
+  const out = await mkdtemp(join(tmpdir(), 'kestrel-rc-'));
+  try {
+    const cfg = regionClassifierSchema.parse({ inputSize: 16, channels: [4, 8, 8] });
+    const losses: number[] = [];
+    const r = await trainRegionClassifier({
+      train: fakeFmnist(60), test: fakeFmnist(30, 5), cfg, numClasses: 10, out, batch: 8, lr: 0.003, seed: 1, seconds: 3,
+      testCount: 30, jitter: 0.08, command: 'test', onStep: (p) => losses.push(p.loss),
+    });
+    assert.ok(r.steps >= 2 && r.steps === losses.length, `${r.steps} steps`);
+    assert.equal(r.exact.count, 30);
+    for (const a of [r.exact.all, r.jittered.all]) assert.ok(a >= 0 && a <= 1);
+    const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')) as { training: { steps: number } };
+    assert.equal(metrics.training.steps, r.steps);
+    const stage = await RegionStage.load(join(out, '..'), { ...cfg, dir: out.split('/').pop() as string }, 10);
+    const probs = await stage.classify(new Uint8Array(32 * 32 * 3), 1, 32, Float32Array.from([4, 4, 20, 20]), Int32Array.from([0]));
+    close(probs.reduce((a, b) => a + b, 0), 1, 1e-4);
+    stage.dispose();
+    await assert.rejects(RegionStage.load(join(out, '..'), { ...cfg, dir: out.split('/').pop() as string }, 3), /gives 10 classes; the detector has 3/);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});
