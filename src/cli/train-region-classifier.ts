@@ -17,6 +17,7 @@ manifest's config (see docs/detector.md).
 
   --fmnist DIR      Fashion-MNIST idx files (Debian: /usr/share/datasets/fashion-mnist)
   --out DIR         folder to write, e.g. models/kestrel-fmnist/region-classifier
+  --init-from DIR   continue from a classifier folder's weights (same --input and --channels; new schedule)
   --minutes M       training budget; the LR warms up, then decays by a cosine over it (default 20)
   --batch N         examples per step (default 64)
   --lr X            peak Adam learning rate (default 0.002)
@@ -31,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      fmnist: { type: 'string' }, out: { type: 'string' }, minutes: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
+      fmnist: { type: 'string' }, out: { type: 'string' }, 'init-from': { type: 'string' }, minutes: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
       input: { type: 'string' }, context: { type: 'string' }, channels: { type: 'string' }, jitter: { type: 'string' }, seed: { type: 'string' },
       test: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
@@ -55,7 +56,7 @@ export async function run(argv: string[]): Promise<number> {
   const [train, test] = await Promise.all([loadFmnist(values.fmnist, 'train'), loadFmnist(values.fmnist, 't10k')]);
   let lastLog = 0;
   const r = await trainRegionClassifier({
-    train, test, cfg, numClasses: FMNIST_CLASSES.length, out: values.out,
+    train, test, cfg, numClasses: FMNIST_CLASSES.length, out: values.out, initFrom: values['init-from'],
     batch: num(values.batch, 'batch', 64), lr: num(values.lr, 'lr', 0.002, false), seed: num(values.seed, 'seed', 1),
     seconds: num(values.minutes, 'minutes', 20, false) * 60, testCount: num(values.test, 'test', 10000),
     jitter: numberOption(values.jitter, 'jitter', 0.08, { int: false }),

@@ -10,7 +10,10 @@ import { mulberry32 } from '../../runtime/random.js';
 import type { FmnistSplit } from '../datasets/fmnist.js';
 import { DEFAULT_SCENE, renderScene } from '../datasets/scenes.js';
 import { normalizeInput } from '../detector/network.js';
-import { diskSaver } from '../detector/weights-io.js';
+import { diskLoader, diskSaver } from '../detector/weights-io.js';
+// Registers the custom layer classes so a saved classifier can be read back (--init-from).
+import '../backbone/fast-conv.js';
+import '../backbone/batch-norm.js';
 import { globalNormClip, learningRate } from '../train/trainer.js';
 import type { RegionClassifierConfig } from './config.js';
 import { contextSquares, cropRegions } from './crops.js';
@@ -30,6 +33,8 @@ export interface RegionTrainOptions {
   testCount: number;
   /** Standard deviation of the box jitter, as a share of the box's side. */
   jitter: number;
+  /** Continue from the weights in this folder (a fresh optimizer and schedule). */
+  initFrom?: string;
   command: string;
   onStep?: (p: { step: number; loss: number; accuracy: number; lr: number; elapsed: number }) => void;
 }
@@ -136,6 +141,11 @@ export async function regionAccuracy(model: tf.LayersModel, ex: RegionExamples, 
 
 export async function trainRegionClassifier(o: RegionTrainOptions): Promise<{ steps: number; seconds: number; exact: RegionAccuracy; jittered: RegionAccuracy }> {
   const model = buildRegionClassifier(o.cfg, o.numClasses);
+  if (o.initFrom) {
+    const saved = await tf.loadLayersModel(diskLoader(o.initFrom));
+    model.setWeights(saved.getWeights());
+    saved.dispose();
+  }
   const optimizer = tf.train.adam(o.lr);
   const t0 = Date.now();
   const elapsed = (): number => (Date.now() - t0) / 1000;
@@ -170,9 +180,11 @@ export async function trainRegionClassifier(o: RegionTrainOptions): Promise<{ st
   await model.save(diskSaver(o.out));
   const metricsPath = join(o.out, 'metrics.json');
   const metrics = existsSync(metricsPath) ? (JSON.parse(await readFile(metricsPath, 'utf8')) as Record<string, unknown>) : {};
+  // A warm start keeps the earlier runs' records, newest last.
+  if (metrics['training']) metrics['previous'] = [...((metrics['previous'] as unknown[] | undefined) ?? []), metrics['training']];
   metrics['training'] = {
     data: 'Fashion-MNIST train items in freshly rendered fmnist-scenes images (renderer defaults), cut through jittered boxes; test: t10k items in scenes from their own seed stream',
-    seed: o.seed, command: o.command, config: o.cfg, batch: o.batch, lr: o.lr, jitter: o.jitter, steps: step, seconds, examples: step * o.batch,
+    seed: o.seed, command: o.command, initFrom: o.initFrom ?? null, config: o.cfg, batch: o.batch, lr: o.lr, jitter: o.jitter, steps: step, seconds, examples: step * o.batch,
     testAccuracyExactBoxes: exact, testAccuracyJitteredBoxes: jittered,
   };
   await writeFile(metricsPath, `${JSON.stringify(metrics, null, 2)}\n`);

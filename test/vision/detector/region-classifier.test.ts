@@ -146,6 +146,15 @@ test('train region-classifier: a short run writes weights that RegionStage.load 
     for (const a of [r.exact.all, r.jittered.all]) assert.ok(a >= 0 && a <= 1);
     const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')) as { training: { steps: number } };
     assert.equal(metrics.training.steps, r.steps);
+    // A warm start continues from the saved weights and keeps the first run's record.
+    const again = await trainRegionClassifier({
+      train: fakeFmnist(60), test: fakeFmnist(30, 5), cfg, numClasses: 10, out, batch: 8, lr: 0.001, seed: 2, seconds: 1,
+      testCount: 30, jitter: 0.08, command: 'test again', initFrom: out,
+    });
+    const m2 = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')) as { training: { steps: number; initFrom: string }; previous: { steps: number }[] };
+    assert.equal(m2.training.steps, again.steps);
+    assert.equal(m2.training.initFrom, out);
+    assert.deepEqual(m2.previous.map((p) => p.steps), [r.steps]);
     const stage = await RegionStage.load(join(out, '..'), { ...cfg, dir: out.split('/').pop() as string }, 10);
     const probs = await stage.classify(new Uint8Array(32 * 32 * 3), 1, 32, Float32Array.from([4, 4, 20, 20]), Int32Array.from([0]));
     close(probs.reduce((a, b) => a + b, 0), 1, 1e-4);
