@@ -68,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
     },
   });
   const pct = (v: number): string => `${(100 * v).toFixed(2)} %`;
-  console.log(`${r.steps} steps in ${(r.seconds / 60).toFixed(1)} min; test accuracy on ${r.exact.count} t10k items: exact boxes ${pct(r.exact.all)} (small ${pct(r.exact.small)}, medium ${pct(r.exact.medium)}), jittered boxes ${pct(r.jittered.all)}`);
+  console.log(`${r.steps} steps in ${(r.seconds / 60).toFixed(1)} min; test accuracy on ${r.exact.count} t10k items: exact boxes ${pct(r.exact.all)} (small ${pct(r.exact.small)}, medium ${pct(r.exact.medium)}), jittered boxes ${pct(r.jittered.all)}; plain 28×28 t10k ${pct(r.plain.all)}`);
   console.log(`wrote ${values.out}`);
   return 0;
 }

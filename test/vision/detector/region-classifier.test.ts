@@ -143,7 +143,8 @@ test('train region-classifier: a short run writes weights that RegionStage.load 
     });
     assert.ok(r.steps >= 2 && r.steps === losses.length, `${r.steps} steps`);
     assert.equal(r.exact.count, 30);
-    for (const a of [r.exact.all, r.jittered.all]) assert.ok(a >= 0 && a <= 1);
+    for (const a of [r.exact.all, r.jittered.all, r.plain.all]) assert.ok(a >= 0 && a <= 1);
+    assert.equal(r.plain.count, 30);
     const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')) as { training: { steps: number } };
     assert.equal(metrics.training.steps, r.steps);
     // A warm start continues from the saved weights and keeps the first run's record.
