@@ -1,6 +1,8 @@
-// The second stage at inference: boxes from any head → one class-agnostic NMS (so each item is read once)
-// → crops → region classifier → class mix with the head's distribution → rescored candidates. The
-// detector's usual per-class NMS runs afterwards, as it would on the head's own candidates.
+// The second stage at inference: a head's candidates → one class-agnostic NMS that picks the boxes to read
+// (so each item is read once) → crops → region classifier → every candidate mixes its own class
+// distribution with the reading of the picked box that covers it → rescored candidates. The detector's
+// usual per-class NMS runs afterwards, on the same candidates as without this stage: with weight 0 the
+// result is the head's own.
 import { join } from 'node:path';
 import type { Candidates } from '../../runtime/models.js';
 import { tf } from '../../runtime/backend.js';
@@ -8,6 +10,7 @@ import { diskLoader } from '../detector/weights-io.js';
 import { FusedNetwork } from '../detector/fused.js';
 import { normalizeInput } from '../detector/network.js';
 import { nms } from '../nms.js';
+import { iouXyxy } from '../heads/box-math.js';
 import type { RegionClassifierConfig } from './config.js';
 import { contextSquares, cropRegions } from './crops.js';
 import { rescore } from './combine.js';
@@ -17,6 +20,26 @@ import '../backbone/batch-norm.js';
 
 /** Overlap above which two boxes are taken for the same item before classification. */
 const SAME_ITEM_IOU = 0.6;
+
+/**
+ * For every candidate, the position in `keep` of the kept box that covers it best (IoU ≥ SAME_ITEM_IOU;
+ * a kept box covers itself), or −1.
+ */
+export function owners(boxes: Float32Array, keep: Int32Array): Int32Array {
+  const n = boxes.length / 4;
+  const owner = new Int32Array(n).fill(-1);
+  const best = new Float64Array(n);
+  keep.forEach((k, j) => {
+    for (let i = 0; i < n; i++) {
+      const v = i === k ? 2 : iouXyxy(boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3], boxes[4 * k], boxes[4 * k + 1], boxes[4 * k + 2], boxes[4 * k + 3]);
+      if (v >= SAME_ITEM_IOU && v > best[i]) {
+        best[i] = v;
+        owner[i] = j;
+      }
+    }
+  });
+  return owner;
+}
 
 export interface RefineOptions {
   scoreThreshold: number;
@@ -71,30 +94,32 @@ export class RegionStage {
         return p > 0 ? Math.min(1, c.scores[i] / p) : 0;
       });
       const keep = nms(c.boxes, obj, { iouThreshold: SAME_ITEM_IOU, maxOutputs: this.cfg.maxBoxes });
-      const boxes = new Float32Array(keep.length * 4);
-      const headProbs = new Float32Array(keep.length * K);
-      keep.forEach((k, j) => {
-        boxes.set(c.boxes.subarray(4 * k, 4 * k + 4), 4 * j);
-        headProbs.set(probs.subarray(k * K, (k + 1) * K), j * K);
-      });
-      return { boxes, headProbs, objectness: Float32Array.from(keep, (k) => obj[k]) };
+      return { c, obj, keep, owner: owners(c.boxes, keep) };
     });
-    const total = kept.reduce((a, k) => a + k.objectness.length, 0);
-    const allBoxes = new Float32Array(total * 4);
+    const total = kept.reduce((a, k) => a + k.keep.length, 0);
+    const readBoxes = new Float32Array(total * 4);
     const imageOf = new Int32Array(total);
     let o0 = 0;
     kept.forEach((k, b) => {
-      allBoxes.set(k.boxes, o0 * 4);
-      imageOf.fill(b, o0, o0 + k.objectness.length);
-      o0 += k.objectness.length;
+      k.keep.forEach((i, j) => readBoxes.set(k.c.boxes.subarray(4 * i, 4 * i + 4), (o0 + j) * 4));
+      imageOf.fill(b, o0, o0 + k.keep.length);
+      o0 += k.keep.length;
     });
-    const clf = await this.classify(pixels, batch, side, allBoxes, imageOf);
+    const clf = await this.classify(pixels, batch, side, readBoxes, imageOf);
     let start = 0;
-    return kept.map((k) => {
-      const n = k.objectness.length;
-      const clfProbs = clf.subarray(start * K, (start + n) * K);
-      start += n;
-      return rescore({ ...k, clfProbs }, K, o.weight, o.scoreThreshold, o.multiLabel);
+    return kept.map(({ c, obj, keep, owner }) => {
+      // Candidates left without a reading (past maxBoxes, all low-scoring) are dropped.
+      const idx = [...owner.keys()].filter((i) => owner[i] >= 0);
+      const clfProbs = new Float32Array(idx.length * K);
+      const headProbs = new Float32Array(idx.length * K);
+      const boxes = new Float32Array(idx.length * 4);
+      idx.forEach((i, j) => {
+        clfProbs.set(clf.subarray((start + owner[i]) * K, (start + owner[i] + 1) * K), j * K);
+        headProbs.set((c.classProbs as Float32Array).subarray(i * K, (i + 1) * K), j * K);
+        boxes.set(c.boxes.subarray(4 * i, 4 * i + 4), 4 * j);
+      });
+      start += keep.length;
+      return rescore({ boxes, objectness: Float32Array.from(idx, (i) => obj[i]), headProbs, clfProbs }, K, o.weight, o.scoreThreshold, o.multiLabel);
     });
   }
 

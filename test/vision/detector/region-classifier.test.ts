@@ -8,7 +8,7 @@ import { contextSquares, cropRegions } from '../../../src/vision/region-classifi
 import { mixClassProbs, rescore } from '../../../src/vision/region-classifier/combine.js';
 import { regionClassifierSchema } from '../../../src/vision/region-classifier/config.js';
 import { buildRegionClassifier } from '../../../src/vision/region-classifier/network.js';
-import { RegionStage } from '../../../src/vision/region-classifier/stage.js';
+import { owners, RegionStage } from '../../../src/vision/region-classifier/stage.js';
 import { jitterBox, renderExamples, trainRegionClassifier } from '../../../src/vision/region-classifier/train.js';
 import { decodeSsd } from '../../../src/vision/heads/ssd/decode.js';
 import { decodeYolo } from '../../../src/vision/heads/yolo/decode.js';
@@ -101,12 +101,12 @@ test('jitterBox: no jitter returns the box; renderExamples is deterministic and 
   for (const l of a.ex.labels) assert.ok(l >= 0 && l < 10);
 });
 
-test('RegionStage.refine: weight 0 gives back the head classes and scores, one box per item after the class-agnostic NMS', async () => {
+test('RegionStage.refine: weight 0 gives back the head\'s candidates; a duplicate box shares the reading of the box that covers it', async () => {
   await initBackend();
   const cfg = regionClassifierSchema.parse({ inputSize: 16, channels: [4, 8, 8] });
   const stage = new RegionStage(cfg, buildRegionClassifier(cfg, 3), 3);
   try {
-    // Two near-duplicate boxes (IoU 0.8) on one item (objectness 0.8 and 0.6), and a second item (0.5).
+    // Two near-duplicate boxes (IoU 0.82) on one item (objectness 0.8 and 0.6), and a second item (0.5).
     const cands: Candidates = {
       boxes: Float32Array.from([10, 10, 30, 30, 11, 11, 31, 31, 40, 40, 60, 50]),
       scores: Float32Array.from([0.6, 0.3, 0.4]),
@@ -115,14 +115,18 @@ test('RegionStage.refine: weight 0 gives back the head classes and scores, one b
     };
     const pixels = new Uint8Array(64 * 64 * 3).fill(90);
     const [same] = await stage.refine(pixels, 1, 64, [cands], { scoreThreshold: 0.01, multiLabel: false, weight: 0 });
-    assert.deepEqual(Array.from(same.classes), [0, 2]);
-    close(same.scores[0], 0.6, 1e-3);
-    close(same.scores[1], 0.4, 1e-3);
-    // With weight 1 the classes are the classifier's and the scores objectness × its probability.
+    assert.deepEqual(Array.from(same.classes), [0, 1, 2]);
+    [0.6, 0.3, 0.4].forEach((v, i) => close(same.scores[i], v, 1e-3));
+    assert.deepEqual(same.boxes, cands.boxes);
+    // With weight 1 the classes are the classifier's and the scores objectness × its probability; the
+    // duplicate (objectness 0.6) was not read itself but takes the reading of the box that covers it.
     const [theirs] = await stage.refine(pixels, 1, 64, [cands], { scoreThreshold: 0, multiLabel: true, weight: 1 });
-    assert.equal(theirs.scores.length, 6);
+    assert.equal(theirs.scores.length, 9);
     const clf = await stage.classify(pixels, 1, 64, Float32Array.from([10, 10, 30, 30]), Int32Array.from([0]));
-    close(theirs.scores[0], 0.8 * clf[0], 1e-3);
+    for (let k = 0; k < 3; k++) {
+      close(theirs.scores[k], 0.8 * clf[k], 1e-3);
+      close(theirs.scores[3 + k], 0.6 * clf[k], 1e-3);
+    }
     const before = tf.memory().numTensors;
     await stage.refine(pixels, 1, 64, [cands], { scoreThreshold: 0.01, multiLabel: false, weight: 0.5 });
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
@@ -164,4 +168,9 @@ test('train region-classifier: a short run writes weights that RegionStage.load 
   } finally {
     await rm(out, { recursive: true, force: true });
   }
+});
+
+test('owners: each candidate belongs to the kept box that covers it best (IoU ≥ 0.6), or to none', () => {
+  const boxes = Float32Array.from([0, 0, 10, 10, 1, 0, 11, 10, 20, 0, 30, 10, 0, 0, 10, 20, 21, 0, 31, 10]);
+  assert.deepEqual(Array.from(owners(boxes, Int32Array.from([2, 0]))), [1, 1, 0, -1, 0]);
 });
