@@ -14,7 +14,9 @@ export const regionClassifierSchema = z.object({
   /** Weight of the classifier in the log-linear mix with the head's class probabilities (0: head only, 1: classifier only). */
   weight: z.number().min(0).max(1).default(0.5),
   /** How many boxes per image are classified (best first after a class-agnostic NMS). */
-  maxBoxes: z.number().int().positive().default(100),
+  maxBoxes: z.number().int().positive().default(20),
+  /** Also read each crop mirrored and average the two distributions (training mirrors crops at random). */
+  mirror: z.boolean().default(false),
 });
 
 export type RegionClassifierConfig = z.infer<typeof regionClassifierSchema>;

@@ -74,8 +74,11 @@ export class RegionStage {
     const probs = tf.tidy(() => {
       const imgs = normalizeInput(tf.tensor4d(pixels, [batch, side, side, 3], 'int32')) as tf.Tensor4D;
       const crops = cropRegions(imgs, contextSquares(boxes, imageOf.length, this.cfg.context, side, side), imageOf, this.cfg.inputSize);
-      const logits = this.fused ? this.fused.run(crops)[0] : (this.net.predict(crops) as tf.Tensor);
-      return tf.softmax(logits);
+      const input = this.cfg.mirror ? tf.concat([crops, tf.reverse(crops, 2)], 0) : crops;
+      const p = tf.softmax(this.fused ? this.fused.run(input)[0] : (this.net.predict(input) as tf.Tensor));
+      if (!this.cfg.mirror) return p;
+      const n = imageOf.length;
+      return tf.div(tf.add(p.slice([0, 0], [n, -1]), p.slice([n, 0], [n, -1])), 2);
     });
     const v = (await probs.data()) as Float32Array;
     probs.dispose();

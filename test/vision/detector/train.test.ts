@@ -14,6 +14,7 @@ import { run as evalDetector } from '../../../src/cli/eval-detector.js';
 import { regionClassifierSchema } from '../../../src/vision/region-classifier/config.js';
 import { buildRegionClassifier } from '../../../src/vision/region-classifier/network.js';
 import { diskSaver } from '../../../src/vision/detector/weights-io.js';
+import type { Candidates } from '../../../src/runtime/models.js';
 
 test('a tiny generated dataset trains a few steps, the loss falls, and the written folder loads and predicts', async () => {
   await initBackend();
@@ -93,14 +94,15 @@ test('a tiny generated dataset trains a few steps, the loss falls, and the writt
       const c = await model2.predict(px, 2, head, { scoreThreshold: 0.02 });
       for (const k of c) for (const s of k.scores) assert.ok(s >= 0.02 && s <= 1);
       // With weight 0 the stage gives back exactly the head's own candidates.
-      const plain = await model2.predict(px, 2, head, { scoreThreshold: 0.02, regionClassifier: false });
-      const zero = await model2.predict(px, 2, head, { scoreThreshold: 0.02, regionWeight: 0 });
+      const plain: Candidates[] = await model2.predict(px, 2, head, { scoreThreshold: 0.02, regionClassifier: false });
+      const zero: Candidates[] = await model2.predict(px, 2, head, { scoreThreshold: 0.02, regionWeight: 0 });
       assert.ok(plain.some((k) => k.scores.length > 0), `${head} proposes boxes`);
       // Same class and box; the score up to float rounding of the mix (it goes through log and exp).
-      const rows = (k: { boxes: Float32Array; scores: Float32Array; classes: Int32Array }): Map<string, number> =>
+      const rows = (k: Candidates): Map<string, number> =>
         new Map([...k.scores.keys()].map((i) => [`${k.classes[i]}:${Array.from(k.boxes.subarray(4 * i, 4 * i + 4), (v) => v.toFixed(2)).join(',')}`, k.scores[i]]));
       for (let b = 0; b < 2; b++) {
-        const [z, p] = [rows(zero[b]), rows(plain[b])];
+        const z = rows(zero[b]);
+        const p = rows(plain[b]);
         assert.deepEqual([...z.keys()].sort(), [...p.keys()].sort(), head);
         for (const [k, v] of z) assert.ok(Math.abs(v - (p.get(k) ?? NaN)) < 1e-3, `${head} ${k}: ${v} vs ${p.get(k)}`);
       }
