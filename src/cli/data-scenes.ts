@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import { loadFmnist } from '../vision/datasets/fmnist.js';
 import { writeScenes } from '../vision/datasets/scenes.js';
-import { numberOption } from './options.js';
+import { numberOption, requiredFlags } from './options.js';
 
 const HELP = `usage: kestrel data scenes --fmnist DIR --out DIR [--seed S] [--train N] [--val N] [--test N] [--size 128]
 
@@ -32,26 +32,20 @@ export async function run(argv: string[]): Promise<number> {
       quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (!values.fmnist || !values.out) {
-    console.error(`--fmnist and --out are required\n\n${HELP}`);
-    return 2;
-  }
+  const req = requiredFlags(values, HELP, ['fmnist', 'out']);
+  if (typeof req === 'number') return req;
   const plan = {
     seed: intOpt(values.seed, 'seed', 1),
     size: intOpt(values.size, 'size', 128, 32),
     counts: { train: intOpt(values.train, 'train', 8000), val: intOpt(values.val, 'val', 500), test: intOpt(values.test, 'test', 1000) },
   };
-  const [train, test] = await Promise.all([loadFmnist(values.fmnist, 'train'), loadFmnist(values.fmnist, 't10k')]);
-  await mkdir(values.out, { recursive: true });
+  const [train, test] = await Promise.all([loadFmnist(req.fmnist, 'train'), loadFmnist(req.fmnist, 't10k')]);
+  await mkdir(req.out, { recursive: true });
   const total = plan.counts.train + plan.counts.val + plan.counts.test;
   const bar = values.quiet || !process.stderr.isTTY ? undefined : new cliProgress.SingleBar({ format: 'scenes [{bar}] {value}/{total} ETA {eta_formatted}' }, cliProgress.Presets.shades_classic);
   bar?.start(total, 0);
-  await writeScenes(train, test, values.out, plan, () => bar?.increment());
+  await writeScenes(train, test, req.out, plan, () => bar?.increment());
   bar?.stop();
-  console.log(`wrote ${total} images to ${values.out} (seed ${plan.seed}, ${plan.size}×${plan.size})`);
+  console.log(`wrote ${total} images to ${req.out} (seed ${plan.seed}, ${plan.size}×${plan.size})`);
   return 0;
 }

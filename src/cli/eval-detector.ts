@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { openDetector } from './open-detector.js';
 import cliProgress from 'cli-progress';
 import { evaluateHead, type EvalResult } from '../vision/train/run-eval.js';
-import { numberOption } from './options.js';
+import { numberOption, requiredFlags } from './options.js';
 
 const HELP = `usage: kestrel eval detector --model NAME|DIR --data DIR [--head H|all] [--split test] [--json]
 
@@ -39,15 +39,9 @@ export async function run(argv: string[]): Promise<number> {
       'models-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (!values.model || !values.data) {
-    console.error(`--model and --data are required\n\n${HELP}`);
-    return 2;
-  }
-  const opened = await openDetector(values.model, values['models-dir']);
+  const req = requiredFlags(values, HELP, ['model', 'data']);
+  if (typeof req === 'number') return req;
+  const opened = await openDetector(req.model, values['models-dir']);
   if ('error' in opened) {
     console.error(opened.error);
     return 2;
@@ -67,7 +61,7 @@ export async function run(argv: string[]): Promise<number> {
   for (const h of heads) {
     const bar = values.json || !process.stderr.isTTY ? undefined : new cliProgress.SingleBar({ format: `${h} [{bar}] {value}/{total} ETA {eta_formatted}` }, cliProgress.Presets.shades_classic);
     let started = false;
-    const r = await evaluateHead(model, values.data, split, h, {
+    const r = await evaluateHead(model, req.data, split, h, {
       limit,
       classAgnostic: values['class-agnostic'] ?? false,
       multiLabel: values['multi-label'] ?? false,
@@ -110,7 +104,7 @@ export async function run(argv: string[]): Promise<number> {
         values['region-weight'] !== undefined ? `-rw${values['region-weight']}` : '',
         values['window-vote'] !== undefined ? `-vote${values['window-vote']}` : '',
       ].join('');
-      evaluation[`${r.head}${variant}${limit ? `@${r.images}` : ''}`] = { data: values.data, split, command: ['kestrel', 'eval', 'detector', ...argv].join(' '), ...r, date: new Date().toISOString() };
+      evaluation[`${r.head}${variant}${limit ? `@${r.images}` : ''}`] = { data: req.data, split, command: ['kestrel', 'eval', 'detector', ...argv].join(' '), ...r, date: new Date().toISOString() };
     }
     metrics['evaluation'] = evaluation;
     writeFileSync(path, `${JSON.stringify(metrics, (_k, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? null : v), 2)}\n`);

@@ -1,4 +1,21 @@
-// Numeric command-line options: one parser so every command words its errors the same way.
+// Command-line options shared by the commands: usage and required flags, and numbers, so that every
+// command words its errors the same way.
+
+/**
+ * The usage on --help (exit code 0), or which required flags are missing and then the usage (exit code 2),
+ * or the required flags' values when all are given.
+ */
+export function requiredFlags<K extends string>(values: { [k in K]?: string } & { help?: boolean }, help: string, keys: readonly K[]): number | { [k in K]: string } {
+  if (values.help) {
+    console.log(help);
+    return 0;
+  }
+  if (keys.some((k) => values[k] === undefined)) {
+    console.error(`${keys.map((k) => `--${k}`).join(' and ')} ${keys.length > 1 ? 'are' : 'is'} required\n\n${help}`);
+    return 2;
+  }
+  return Object.fromEntries(keys.map((k) => [k, values[k]])) as unknown as { [k in K]: string };
+}
 
 /**
  * `v` as a number, or `def` when the option was not given. Throws naming the option when it is not a

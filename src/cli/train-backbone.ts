@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { initBackend } from '../runtime/backend.js';
 import { loadFmnist } from '../vision/datasets/fmnist.js';
 import { pretrain } from '../vision/train/pretrain.js';
-import { numberOption } from './options.js';
+import { numberOption, requiredFlags } from './options.js';
 
 const HELP = `usage: kestrel train backbone --fmnist DIR --out DIR [--init-from DIR] [options]
 
@@ -33,25 +33,19 @@ export async function run(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (!values.fmnist || !values.out) {
-    console.error(`--fmnist and --out are required\n\n${HELP}`);
-    return 2;
-  }
+  const req = requiredFlags(values, HELP, ['fmnist', 'out']);
+  if (typeof req === 'number') return req;
   const num = (v: string | undefined, name: string, def: number, int = true): number => numberOption(v, name, def, { int, above: true });
   const crop = num(values.crop, 'crop', 32);
   // The neck adds upsampled stride-32 maps to stride-16 ones, which only line up on multiples of 32.
   if (crop % 32 !== 0) throw new Error(`--crop must be a multiple of 32, got ${crop}`);
   const backend = await initBackend((process.env['KESTREL_BACKEND'] as 'auto' | undefined) ?? 'auto');
   console.log(`backend ${backend.name}`);
-  const [train, test] = await Promise.all([loadFmnist(values.fmnist, 'train'), loadFmnist(values.fmnist, 't10k')]);
-  const name = values.out.replace(/\/+$/, '').split('/').pop() ?? 'backbone';
+  const [train, test] = await Promise.all([loadFmnist(req.fmnist, 'train'), loadFmnist(req.fmnist, 't10k')]);
+  const name = req.out.replace(/\/+$/, '').split('/').pop() ?? 'backbone';
   let lastLog = 0;
   await pretrain({
-    train, test, out: values.out, name, initFrom: values['init-from'],
+    train, test, out: req.out, name, initFrom: values['init-from'],
     crop, minSide: 10, maxSide: crop - 2,
     batch: num(values.batch, 'batch', 64), lr: num(values.lr, 'lr', 0.001, false), seed: num(values.seed, 'seed', 1),
     seconds: num(values.minutes, 'minutes', 20, false) * 60, testCount: num(values.test, 'test', 10000),
@@ -62,6 +56,6 @@ export async function run(argv: string[]): Promise<number> {
       console.log(`step ${p.step} loss ${p.loss.toFixed(4)} train accuracy ${(100 * p.accuracy).toFixed(1)} % lr ${p.lr.toExponential(2)} ${(p.elapsed / 60).toFixed(1)} min`);
     },
   });
-  console.log(`wrote ${values.out}`);
+  console.log(`wrote ${req.out}`);
   return 0;
 }

@@ -4,7 +4,7 @@ import cliProgress from 'cli-progress';
 import { initBackend } from '../runtime/backend.js';
 import { HEADS, type HeadName } from '../vision/detector/config.js';
 import { DEFAULT_AUGMENT, train } from '../vision/train/trainer.js';
-import { numberOption } from './options.js';
+import { numberOption, requiredFlags } from './options.js';
 
 const HELP = `usage: kestrel train detector --data DIR --out models/NAME [--head all|sliding-window|yolo|ssd] [options]
 
@@ -43,14 +43,8 @@ export async function run(argv: string[]): Promise<number> {
       'max-minutes': { type: 'string' }, default: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (!values.data || !values.out) {
-    console.error(`--data and --out are required\n\n${HELP}`);
-    return 2;
-  }
+  const req = requiredFlags(values, HELP, ['data', 'out']);
+  if (typeof req === 'number') return req;
   const num = (v: string | undefined, name: string, def: number, int = true): number => numberOption(v, name, def, { int });
   const headsArg = values.head ?? ['all'];
   const heads: HeadName[] = headsArg.includes('all') ? [...HEADS] : [];
@@ -61,15 +55,15 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   const backend = await initBackend((process.env['KESTREL_BACKEND'] as 'auto' | undefined) ?? 'auto');
-  const name = values.out.replace(/\/+$/, '').split('/').pop() ?? 'detector';
+  const name = req.out.replace(/\/+$/, '').split('/').pop() ?? 'detector';
   const quiet = values.quiet || !process.stderr.isTTY;
   const bar = quiet ? undefined : new cliProgress.SingleBar({ format: 'train [{bar}] {value}/{total} | epoch {epoch} | loss {loss} ({parts}) | lr {lr} | {sps}s/step | ETA {eta_formatted}', etaBuffer: 50 }, cliProgress.Presets.shades_classic);
   let started = false;
   const t0 = Date.now();
   console.log(`backend ${backend.name}; heads ${heads.join(', ')}`);
   await train({
-    data: values.data,
-    out: values.out,
+    data: req.data,
+    out: req.out,
     name,
     heads,
     epochs: num(values.epochs, 'epochs', 10),
@@ -102,6 +96,6 @@ export async function run(argv: string[]): Promise<number> {
     log: (l) => (bar && started ? bar.stop() : undefined, console.log(l)),
   });
   bar?.stop();
-  console.log(`wrote ${values.out}`);
+  console.log(`wrote ${req.out}`);
   return 0;
 }

@@ -4,7 +4,7 @@ import { initBackend } from '../runtime/backend.js';
 import { FMNIST_CLASSES, loadFmnist } from '../vision/datasets/fmnist.js';
 import { regionClassifierSchema } from '../vision/region-classifier/config.js';
 import { trainRegionClassifier } from '../vision/region-classifier/train.js';
-import { numberOption } from './options.js';
+import { numberOption, requiredFlags } from './options.js';
 
 const HELP = `usage: kestrel train region-classifier --fmnist DIR --out DIR [options]
 
@@ -37,14 +37,8 @@ export async function run(argv: string[]): Promise<number> {
       test: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (!values.fmnist || !values.out) {
-    console.error(`--fmnist and --out are required\n\n${HELP}`);
-    return 2;
-  }
+  const req = requiredFlags(values, HELP, ['fmnist', 'out']);
+  if (typeof req === 'number') return req;
   const num = (v: string | undefined, name: string, def: number, int = true): number => numberOption(v, name, def, { int, above: true });
   const cfg = regionClassifierSchema.parse({
     inputSize: num(values.input, 'input', 32),
@@ -53,10 +47,10 @@ export async function run(argv: string[]): Promise<number> {
   });
   const backend = await initBackend((process.env['KESTREL_BACKEND'] as 'auto' | undefined) ?? 'auto');
   console.log(`backend ${backend.name}`);
-  const [train, test] = await Promise.all([loadFmnist(values.fmnist, 'train'), loadFmnist(values.fmnist, 't10k')]);
+  const [train, test] = await Promise.all([loadFmnist(req.fmnist, 'train'), loadFmnist(req.fmnist, 't10k')]);
   let lastLog = 0;
   const r = await trainRegionClassifier({
-    train, test, cfg, numClasses: FMNIST_CLASSES.length, out: values.out, initFrom: values['init-from'],
+    train, test, cfg, numClasses: FMNIST_CLASSES.length, out: req.out, initFrom: values['init-from'],
     batch: num(values.batch, 'batch', 64), lr: num(values.lr, 'lr', 0.002, false), seed: num(values.seed, 'seed', 1),
     seconds: num(values.minutes, 'minutes', 20, false) * 60, testCount: num(values.test, 'test', 10000),
     jitter: numberOption(values.jitter, 'jitter', 0.08, { int: false }),
@@ -69,6 +63,6 @@ export async function run(argv: string[]): Promise<number> {
   });
   const pct = (v: number): string => `${(100 * v).toFixed(2)} %`;
   console.log(`${r.steps} steps in ${(r.seconds / 60).toFixed(1)} min; test accuracy on ${r.exact.count} t10k items: exact boxes ${pct(r.exact.all)} (small ${pct(r.exact.small)}, medium ${pct(r.exact.medium)}), jittered boxes ${pct(r.jittered.all)}; plain 28×28 t10k ${pct(r.plain.all)}`);
-  console.log(`wrote ${values.out}`);
+  console.log(`wrote ${req.out}`);
   return 0;
 }
