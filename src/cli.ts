@@ -15,6 +15,7 @@ export const COMMANDS: Record<string, { module: string; summary: string }> = {
   'data scenes': { module: 'data-scenes', summary: 'write the fmnist-scenes detection dataset (YOLO layout)' },
   'train backbone': { module: 'train-backbone', summary: 'pre-train the detector backbone as a Fashion-MNIST classifier' },
   'train region-classifier': { module: 'train-region-classifier', summary: 'train the second-stage classifier that names the item in each detected box' },
+  'eval region-classifier': { module: 'eval-region-classifier', summary: 'test accuracy of a region classifier on Fashion-MNIST t10k items' },
   'train detector': { module: 'train-detector', summary: 'train the CNN detector (sliding-window, YOLO, SSD heads)' },
   'eval detector': { module: 'eval-detector', summary: 'mAP50, COCO mAP and AP by size of a detector head on a split' },
   detect: { module: 'detect', summary: 'detect objects in image files with a detector model' },
