@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, tf } from '../../../src/runtime/backend.js';
@@ -9,13 +9,32 @@ import { mixClassProbs, rescore } from '../../../src/vision/region-classifier/co
 import { regionClassifierSchema } from '../../../src/vision/region-classifier/config.js';
 import { buildRegionClassifier } from '../../../src/vision/region-classifier/network.js';
 import { owners, RegionStage } from '../../../src/vision/region-classifier/stage.js';
-import { jitterBox, renderExamples, trainRegionClassifier } from '../../../src/vision/region-classifier/train.js';
+import { examplesToCrops, jitterBox, regionAccuracy, renderExamples, trainRegionClassifier } from '../../../src/vision/region-classifier/train.js';
 import { decodeSsd } from '../../../src/vision/heads/ssd/decode.js';
 import { decodeYolo } from '../../../src/vision/heads/yolo/decode.js';
 import { decodeWindows } from '../../../src/vision/heads/sliding-window/windows.js';
 import { mergeCandidates, pick } from '../../../src/vision/detector/decode-outputs.js';
 import type { Candidates } from '../../../src/runtime/models.js';
 import { fakeFmnist } from './helpers.js';
+import { run as evalRegionClassifier } from '../../../src/cli/eval-region-classifier.js';
+import type { FmnistSplit } from '../../../src/vision/datasets/fmnist.js';
+
+/** Writes a split in Fashion-MNIST's idx format (uncompressed). */
+async function writeIdx(dir: string, split: string, src: FmnistSplit): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const img = Buffer.alloc(16 + src.images.length);
+  img.writeUInt32BE(0x803, 0);
+  img.writeUInt32BE(src.count, 4);
+  img.writeUInt32BE(src.rows, 8);
+  img.writeUInt32BE(src.cols, 12);
+  img.set(src.images, 16);
+  const lab = Buffer.alloc(8 + src.count);
+  lab.writeUInt32BE(0x801, 0);
+  lab.writeUInt32BE(src.count, 4);
+  lab.set(src.labels, 8);
+  await writeFile(join(dir, `${split}-images-idx3-ubyte`), img);
+  await writeFile(join(dir, `${split}-labels-idx1-ubyte`), lab);
+}
 
 const close = (a: number, b: number, eps = 1e-5): void => assert.ok(Math.abs(a - b) <= eps, `${a} vs ${b}`);
 
@@ -165,6 +184,23 @@ test('train region-classifier: a short run writes weights that RegionStage.load 
     close(probs.reduce((a, b) => a + b, 0), 1, 1e-4);
     stage.dispose();
     await assert.rejects(RegionStage.load(join(out, '..'), { ...cfg, dir: out.split('/').pop() as string }, 3), /gives 10 classes; the detector has 3/);
+
+    // kestrel eval region-classifier reads the crop settings from metrics.json and records its figures.
+    const fm = join(out, 'fmnist');
+    await writeIdx(fm, 't10k', fakeFmnist(30, 5));
+    const printed: string[] = [];
+    const log = console.log;
+    console.log = (...a: unknown[]) => void printed.push(a.join(' '));
+    try {
+      assert.equal(await evalRegionClassifier(['--model', out, '--fmnist', fm, '--test', '30', '--json', '--write-metrics']), 0);
+    } finally {
+      console.log = log;
+    }
+    const j = JSON.parse(printed.at(-1) ?? '') as { exact: { count: number; all: number }; plain: { count: number } };
+    assert.equal(j.exact.count, 30);
+    assert.equal(j.plain.count, 30);
+    const m3 = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')) as { evaluation: { testAccuracyExactBoxes: { all: number } } };
+    assert.equal(m3.evaluation.testAccuracyExactBoxes.all, j.exact.all);
   } finally {
     await rm(out, { recursive: true, force: true });
   }
@@ -173,4 +209,19 @@ test('train region-classifier: a short run writes weights that RegionStage.load 
 test('owners: each candidate belongs to the kept box that covers it best (IoU ≥ 0.6), or to none', () => {
   const boxes = Float32Array.from([0, 0, 10, 10, 1, 0, 11, 10, 20, 0, 30, 10, 0, 0, 10, 20, 21, 0, 31, 10]);
   assert.deepEqual(Array.from(owners(boxes, Int32Array.from([2, 0]))), [1, 1, 0, -1, 0]);
+});
+
+test('regionAccuracy: reading the examples in chunks of scenes gives the same predictions as all at once', async () => {
+  await initBackend();
+  const cfg = regionClassifierSchema.parse({ inputSize: 16, channels: [4, 8, 8] });
+  const net = buildRegionClassifier(cfg, 10);
+  const { ex } = renderExamples(fakeFmnist(40), 1, 'chunks', 0, 700, 0.08, false);
+  const all = tf.tidy(() => (net.predict(examplesToCrops(ex, cfg)) as tf.Tensor).argMax(-1));
+  const pred = await all.data();
+  all.dispose();
+  const right = ex.labels.reduce((a, l, i) => a + (pred[i] === l ? 1 : 0), 0);
+  const acc = await regionAccuracy(net, ex, cfg, 10);
+  assert.equal(acc.count, 700);
+  close(acc.all, right / 700, 1e-9);
+  net.dispose();
 });
