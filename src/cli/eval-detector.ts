@@ -22,8 +22,9 @@ scoring above 0.01 (at most 100 per image) and the shared evaluator, and reports
   --class-agnostic   merge all classes into one: measures finding and boxing objects apart from naming them
   --multi-label      a box is a candidate for every class scoring above 0.01, not only its best one (the
                      evaluation protocol of the SSD and YOLO papers; the service answers with the best class)
-  --without-region-classifier
-                     name the boxes with the head's own classes even when the model has a region classifier
+  --region-classifier, --without-region-classifier
+                     name the boxes with the model's region classifier, or with the head's own classes
+                     (default: the model's setting, usedByDefault in its manifest)
   --region-weight X  the region classifier's weight in the class mix, 0–1 (default: the manifest's)
   --window-vote IOU  window voting overlap for the sliding-window heads, 0 = off (default: the manifest's)
   --write-metrics    also record the figures in the model's metrics.json under "evaluation"
@@ -35,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       model: { type: 'string' }, data: { type: 'string' }, head: { type: 'string' }, split: { type: 'string' },
       limit: { type: 'string' }, json: { type: 'boolean' }, 'write-metrics': { type: 'boolean' }, 'class-agnostic': { type: 'boolean' }, 'multi-label': { type: 'boolean' },
-      'without-region-classifier': { type: 'boolean' }, 'region-weight': { type: 'string' }, 'window-vote': { type: 'string' },
+      'region-classifier': { type: 'boolean' }, 'without-region-classifier': { type: 'boolean' }, 'region-weight': { type: 'string' }, 'window-vote': { type: 'string' },
       'models-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -47,6 +48,11 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const { dir, model } = opened;
+  if (values['region-classifier'] && (values['without-region-classifier'] || !model.hasRegionClassifier)) {
+    console.error(values['without-region-classifier'] ? '--region-classifier and --without-region-classifier exclude each other' : `${req.model} has no region classifier`);
+    model.dispose();
+    return 2;
+  }
   const heads = values.head === 'all' ? [...model.heads] : [values.head ?? model.defaultHead];
   for (const h of heads) {
     if (!model.heads.includes(h)) {
@@ -65,7 +71,7 @@ export async function run(argv: string[]): Promise<number> {
       limit,
       classAgnostic: values['class-agnostic'] ?? false,
       multiLabel: values['multi-label'] ?? false,
-      regionClassifier: !(values['without-region-classifier'] ?? false),
+      regionClassifier: values['region-classifier'] ? true : values['without-region-classifier'] ? false : undefined,
       regionWeight: values['region-weight'] === undefined ? undefined : numberOption(values['region-weight'], 'region-weight', 0.5, { int: false }),
       windowVoteIou: values['window-vote'] === undefined ? undefined : numberOption(values['window-vote'], 'window-vote', 0, { int: false }),
       onImage: () => {
@@ -100,7 +106,7 @@ export async function run(argv: string[]): Promise<number> {
       const variant = [
         values['class-agnostic'] ? '-agnostic' : '',
         values['multi-label'] ? '-multilabel' : '',
-        model.hasRegionClassifier && !r.regionClassifier ? '-headclasses' : '',
+        r.regionClassifier ? '-region' : '',
         values['region-weight'] !== undefined ? `-rw${values['region-weight']}` : '',
         values['window-vote'] !== undefined ? `-vote${values['window-vote']}` : '',
       ].join('');

@@ -20,7 +20,7 @@ export interface PredictOptions {
   scoreThreshold?: number;
   /** Every class above the threshold per box instead of the best one; models without it ignore it. */
   multiLabel?: boolean;
-  /** Models with a second-stage region classifier: false skips it (default: used). Others ignore it. */
+  /** Models with a second-stage region classifier: true uses it, false skips it (default: the model's setting). Others ignore it. */
   regionClassifier?: boolean;
   /** Models with a region classifier: its weight in the class mix, overriding the manifest's (0–1). */
   regionWeight?: number;
@@ -44,6 +44,8 @@ export interface DetectorModel {
   predict(pixels: Uint8Array, batch: number, head: string, opts?: PredictOptions): Promise<Candidates[]>;
   /** True when a second-stage region classifier names the boxes (PredictOptions.regionClassifier). */
   readonly hasRegionClassifier?: boolean;
+  /** Whether predict uses the region classifier when PredictOptions.regionClassifier is absent. */
+  readonly regionClassifierByDefault?: boolean;
   /**
    * Optional: the input size a head runs at when it differs from inputSize. predict accepts pixels at
    * either size; letterboxing straight to this one spares it a resize. Boxes are in the given pixels.

@@ -62,6 +62,11 @@ export const detectOptionsSchema = z.object({
   maxDetections: z.coerce.number().int().min(1).max(1000).default(100).describe('Most detections returned per image.'),
   nms: z.enum(NMS_MODES).default('hard').describe('Non-maximum suppression: hard, soft-linear, soft-gaussian or none.'),
   classes: classesField.optional().describe('Labels to keep (comma-separated or repeated); all when absent.'),
+  regionClassifier: z
+    .union([z.boolean(), z.enum(['true', 'false'])])
+    .transform((v) => v === true || v === 'true')
+    .optional()
+    .describe("Name each box with the model's second-stage region classifier (slower, more accurate classes); the model's setting when absent. 400 for a model without one."),
 });
 export type DetectOptions = z.output<typeof detectOptionsSchema>;
 
@@ -201,6 +206,7 @@ export interface PreparedRequest {
   inputSize: { width: number; height: number };
   scoreThreshold: number;
   iouThreshold: number;
+  regionClassifier: boolean | undefined;
 }
 
 export const DEFAULT_IOU_THRESHOLD = 0.45;
@@ -213,7 +219,15 @@ export function prepare(ctx: DetectContext, options: DetectOptions): PreparedReq
   const inputSize = model.headInputSize?.(head) ?? model.inputSize;
   const scoreThreshold = options.scoreThreshold ?? model.defaultScoreThreshold;
   const iouThreshold = options.iouThreshold ?? model.defaultIouThreshold?.(head) ?? DEFAULT_IOU_THRESHOLD;
-  return { model, head, keep, options, inputSize, scoreThreshold, iouThreshold };
+  if (options.regionClassifier === true && !model.hasRegionClassifier) {
+    throw new ProblemError({
+      status: 400,
+      title: 'No region classifier',
+      type: 'region-classifier-unavailable',
+      detail: `model ${model.manifest.name} has no region classifier; omit regionClassifier or set it to false`,
+    });
+  }
+  return { model, head, keep, options, inputSize, scoreThreshold, iouThreshold, regionClassifier: options.regionClassifier };
 }
 
 const ms = (t0: number): number => Math.round((performance.now() - t0) * 100) / 100;
@@ -255,7 +269,7 @@ export async function detectMany(
       good.forEach((d, i) => pixels.set(d.pixels, i * plane));
     }
     const t0 = performance.now();
-    cands = await ctx.engine.detect({ model, head, pixels, batch: good.length, inputSize, scoreThreshold: prep.scoreThreshold, signal });
+    cands = await ctx.engine.detect({ model, head, pixels, batch: good.length, inputSize, scoreThreshold: prep.scoreThreshold, regionClassifier: prep.regionClassifier, signal });
     inferenceMs = ms(t0);
   }
   const out: (DetectResult | ProblemError)[] = [];

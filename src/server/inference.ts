@@ -15,6 +15,8 @@ export interface DetectJob {
   inputSize?: { width: number; height: number };
   /** Lets the model drop hopeless candidates early; post-processing applies it again. */
   scoreThreshold?: number;
+  /** Use (true) or skip (false) the model's region classifier; the model's setting when absent. */
+  regionClassifier?: boolean;
   /** Aborted when the client went away or the deadline passed; an engine may then skip the work. */
   signal?: AbortSignal;
 }
@@ -178,7 +180,7 @@ export class InProcessEngine implements InferenceEngine {
     try {
       if (job.signal?.aborted) throw abortError(job.signal);
       const t0 = performance.now();
-      const out = await job.model.predict(job.pixels, job.batch, job.head, job.scoreThreshold === undefined ? undefined : { scoreThreshold: job.scoreThreshold });
+      const out = await job.model.predict(job.pixels, job.batch, job.head, { scoreThreshold: job.scoreThreshold, regionClassifier: job.regionClassifier });
       observeInference(job.model.manifest.name, job.head, (performance.now() - t0) / 1000);
       observeBatch(job.model.manifest.name, job.head, job.batch, 1);
       if (out.length !== job.batch) throw new Error(`model ${job.model.manifest.name} returned ${out.length} results for a batch of ${job.batch}`);

@@ -109,7 +109,8 @@ function startWorker(options: { workerData: WorkerInit; name: string }): Worker 
 
 const keyOf = (job: DetectJob): string => {
   const { width, height } = job.inputSize ?? job.model.inputSize;
-  return `${job.model.manifest.name}\u0000${job.head}\u0000${width}x${height}`;
+  // Jobs batch together only when they ask for the same work, region classifier included.
+  return `${job.model.manifest.name}\u0000${job.head}\u0000${width}x${height}\u0000${job.regionClassifier ?? 'model'}`;
 };
 
 let poolCount = 0;
@@ -383,7 +384,7 @@ export class WorkerEngine implements InferenceEngine {
     this.active += jobs.length;
     this.counts.batches++;
     observeBatch(model, first.head, batch, jobs.length);
-    const msg: RunRequest = { type: 'run', id, model, head: first.head, batch, width, height, scoreThreshold, pixels: pixels.buffer };
+    const msg: RunRequest = { type: 'run', id, model, head: first.head, batch, width, height, scoreThreshold, regionClassifier: first.regionClassifier, pixels: pixels.buffer };
     slot.worker.postMessage(msg, [pixels.buffer]);
   }
 

@@ -19,6 +19,7 @@ export interface RunRequest {
   width: number;
   height: number;
   scoreThreshold?: number;
+  regionClassifier?: boolean;
   /** batch × height × width × 3 RGB bytes, transferred. */
   pixels: ArrayBuffer;
 }

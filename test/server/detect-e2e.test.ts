@@ -77,6 +77,35 @@ test('with real models, the three ways of sending agree and the tensor count hol
   }
 });
 
+test('regionClassifier=true: the second stage answers where a model has one and is a 400 problem where not', async (t) => {
+  const server = app;
+  if (!server) return t.skip('no detector model in models/');
+  const photo = await sharp('test/fixtures/camera.jpg').jpeg().toBuffer();
+  let withStage = 0;
+  for (const m of detectors) {
+    const send = (flag: string): Promise<LightMyRequestResponse> => server.inject({ method: 'POST', url: `/v1/detect?model=${m.manifest.name}&scoreThreshold=0.05&regionClassifier=${flag}`, payload: photo, headers: { 'content-type': 'image/jpeg' } });
+    const on = await send('true');
+    if (!m.hasRegionClassifier) {
+      assert.equal(on.statusCode, 400, on.body);
+      assert.match(on.headers['content-type'] as string, /application\/problem\+json/);
+      assert.match((on.json() as { type: string }).type, /region-classifier-unavailable/);
+      assert.equal((await send('false')).statusCode, 200);
+      continue;
+    }
+    withStage++;
+    const before = tf.memory().numTensors;
+    for (const r of [on, await send('true'), await send('false')]) {
+      assert.equal(r.statusCode, 200, r.body);
+      for (const d of (r.json() as { detections: { label: string; score: number }[] }).detections) {
+        assert.ok(m.labels.includes(d.label));
+        assert.ok(d.score >= 0.05 && d.score <= 1);
+      }
+    }
+    assert.equal(tf.memory().numTensors, before, `${m.manifest.name}: tensors leaked`);
+  }
+  t.diagnostic(`${withStage} of ${detectors.length} detectors have a region classifier`);
+});
+
 test('the faces model finds the astronaut\'s face through /v1/vision/face, and render=blur hides it', async (t) => {
   const faces = detectors.find((m) => m.manifest.name === 'faces');
   const server = app;

@@ -23,7 +23,7 @@ export interface KestrelPredictOptions {
   maxCandidates?: number;
   /** Every class above the threshold per box instead of the best one (see heads/class-choice.ts). */
   multiLabel?: boolean;
-  /** false: the head's own classes, without the region classifier (when the model has one). */
+  /** Use (true) or skip (false) the region classifier when the model has one; default: its manifest's usedByDefault. */
   regionClassifier?: boolean;
   /** The region classifier's weight in the class mix (default: the manifest's). */
   regionWeight?: number;
@@ -83,7 +83,7 @@ export class KestrelDetector implements DetectorModel {
     const cap = opts.maxCandidates ?? (ml ? 1000 : 400);
     const voteIou = opts.windowVoteIou ?? this.cfg.slidingWindow.voteIou;
     if (!(voteIou >= 0 && voteIou <= 1)) throw new Error(`windowVoteIou must lie in [0, 1], got ${voteIou}`);
-    const stage = opts.regionClassifier === false ? undefined : this.regionStage;
+    const stage = (opts.regionClassifier ?? this.regionClassifierByDefault) ? this.regionStage : undefined;
     if (stage) {
       // The head proposes one candidate per box with its class distribution; the mix may raise a box's
       // score above the head's, so the head's cut is looser than the caller's.
@@ -217,6 +217,10 @@ export class KestrelDetector implements DetectorModel {
 
   get hasRegionClassifier(): boolean {
     return this.regionStage !== undefined;
+  }
+
+  get regionClassifierByDefault(): boolean {
+    return this.regionStage?.cfg.usedByDefault ?? false;
   }
 
   dispose(): void {

@@ -15,6 +15,8 @@ export const regionClassifierSchema = z.object({
   weight: z.number().min(0).max(1).default(0.5),
   /** How many boxes per image are classified (best first after a class-agnostic NMS). */
   maxBoxes: z.number().int().positive().default(20),
+  /** Whether predictions use it when the caller does not say (it costs more than the head itself). */
+  usedByDefault: z.boolean().default(false),
   /** Also read each crop mirrored and average the two distributions (training mirrors crops at random). */
   mirror: z.boolean().default(false),
 });

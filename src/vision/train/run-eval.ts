@@ -20,7 +20,7 @@ export interface EvalResult {
   iouThreshold: number;
   /** Candidates for every class above the score threshold per box (the SSD/YOLO papers' protocol), not only the best. */
   multiLabel: boolean;
-  /** Whether the model's region classifier named the boxes (false when it has none or it was switched off). */
+  /** Whether the model's region classifier named the boxes (false when it has none or it was not used). */
   regionClassifier: boolean;
   /** VOC all-point AP at IoU 0.5 of each class, by label: where the mean comes from. */
   perClassAp50: Record<string, number>;
@@ -84,7 +84,7 @@ export async function evaluateHead(model: DetectorModel, dataDir: string, split:
     scoreThreshold,
     iouThreshold,
     multiLabel,
-    regionClassifier: o.regionClassifier !== false && (model.hasRegionClassifier ?? false),
+    regionClassifier: (model.hasRegionClassifier ?? false) && (o.regionClassifier ?? model.regionClassifierByDefault ?? false),
     perClassAp50: Object.fromEntries(ev.classes.map((c) => [c, ev.perClass[c].ap])),
     counts,
   };

@@ -87,15 +87,17 @@ test('a tiny generated dataset trains a few steps, the loss falls, and the writt
     rcNet.dispose();
     const withRc = manifestSchema.parse({ ...manifest, config: { ...(manifest.config as object), regionClassifier: rcCfg } });
     const model2 = await (await loaderFor(withRc))(withRc, out);
-    assert.ok(model2.kind === 'detector' && model2.hasRegionClassifier);
+    assert.ok(model2.kind === 'detector' && model2.hasRegionClassifier && !model2.regionClassifierByDefault);
     if (model2.kind !== 'detector') return;
     const before2 = tf.memory().numTensors;
     for (const head of ['yolo', 'ssd', 'sliding-window']) {
-      const c = await model2.predict(px, 2, head, { scoreThreshold: 0.02 });
+      const c = await model2.predict(px, 2, head, { scoreThreshold: 0.02, regionClassifier: true });
       for (const k of c) for (const s of k.scores) assert.ok(s >= 0.02 && s <= 1);
       // With weight 0 the stage gives back exactly the head's own candidates.
       const plain: Candidates[] = await model2.predict(px, 2, head, { scoreThreshold: 0.02, regionClassifier: false });
-      const zero: Candidates[] = await model2.predict(px, 2, head, { scoreThreshold: 0.02, regionWeight: 0 });
+      const zero: Candidates[] = await model2.predict(px, 2, head, { scoreThreshold: 0.02, regionClassifier: true, regionWeight: 0 });
+      // Not used unless asked for (usedByDefault is false): the default is the head alone.
+      assert.deepEqual(await model2.predict(px, 2, head, { scoreThreshold: 0.02 }), plain);
       assert.ok(plain.some((k) => k.scores.length > 0), `${head} proposes boxes`);
       // Same class and box; the score up to float rounding of the mix (it goes through log and exp).
       const rows = (k: Candidates): Map<string, number> =>
