@@ -26,6 +26,8 @@ scoring above 0.01 (at most 100 per image) and the shared evaluator, and reports
                      name the boxes with the model's region classifier, or with the head's own classes
                      (default: the model's setting, usedByDefault in its manifest)
   --region-weight X  the region classifier's weight in the class mix, 0–1 (default: the manifest's)
+  --score-threshold X  candidates scoring below X are dropped before NMS and scoring (default 0.01; a
+                     higher one lowers mAP and shows the speed at a service-like threshold)
   --window-vote IOU  window voting overlap for the sliding-window heads, 0 = off (default: the manifest's)
   --write-metrics    also record the figures in the model's metrics.json under "evaluation"
   --models-dir DIR   where model names are looked up (default models)`;
@@ -36,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       model: { type: 'string' }, data: { type: 'string' }, head: { type: 'string' }, split: { type: 'string' },
       limit: { type: 'string' }, json: { type: 'boolean' }, 'write-metrics': { type: 'boolean' }, 'class-agnostic': { type: 'boolean' }, 'multi-label': { type: 'boolean' },
-      'region-classifier': { type: 'boolean' }, 'without-region-classifier': { type: 'boolean' }, 'region-weight': { type: 'string' }, 'window-vote': { type: 'string' },
+      'region-classifier': { type: 'boolean' }, 'without-region-classifier': { type: 'boolean' }, 'region-weight': { type: 'string' }, 'window-vote': { type: 'string' }, 'score-threshold': { type: 'string' },
       'models-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -73,6 +75,7 @@ export async function run(argv: string[]): Promise<number> {
       multiLabel: values['multi-label'] ?? false,
       regionClassifier: values['region-classifier'] ? true : values['without-region-classifier'] ? false : undefined,
       regionWeight: values['region-weight'] === undefined ? undefined : numberOption(values['region-weight'], 'region-weight', 0.5, { int: false }),
+      scoreThreshold: numberOption(values['score-threshold'], 'score-threshold', 0.01, { int: false }),
       windowVoteIou: values['window-vote'] === undefined ? undefined : numberOption(values['window-vote'], 'window-vote', 0, { int: false }),
       onImage: () => {
         if (!bar) return;
@@ -109,6 +112,7 @@ export async function run(argv: string[]): Promise<number> {
         r.regionClassifier ? '-region' : '',
         values['region-weight'] !== undefined ? `-rw${values['region-weight']}` : '',
         values['window-vote'] !== undefined ? `-vote${values['window-vote']}` : '',
+        values['score-threshold'] !== undefined ? `-thr${values['score-threshold']}` : '',
       ].join('');
       evaluation[`${r.head}${variant}${limit ? `@${r.images}` : ''}`] = { data: req.data, split, command: ['kestrel', 'eval', 'detector', ...argv].join(' '), ...r, date: new Date().toISOString() };
     }

@@ -223,7 +223,10 @@ export async function trainRegionClassifier(o: RegionTrainOptions): Promise<{ st
   await mkdir(o.out, { recursive: true });
   await model.save(diskSaver(o.out));
   const metricsPath = join(o.out, 'metrics.json');
-  const metrics = existsSync(metricsPath) ? (JSON.parse(await readFile(metricsPath, 'utf8')) as Record<string, unknown>) : {};
+  // A warm start into a new folder carries the records of the folder it started from.
+  const basePath = existsSync(metricsPath) || !o.initFrom ? metricsPath : join(o.initFrom, 'metrics.json');
+  const metrics = existsSync(basePath) ? (JSON.parse(await readFile(basePath, 'utf8')) as Record<string, unknown>) : {};
+  delete metrics['evaluation'];
   // A warm start keeps the earlier runs' records, newest last.
   if (metrics['training']) metrics['previous'] = [...((metrics['previous'] as unknown[] | undefined) ?? []), metrics['training']];
   metrics['training'] = {

@@ -179,6 +179,15 @@ test('train region-classifier: a short run writes weights that RegionStage.load 
     assert.equal(m2.training.steps, again.steps);
     assert.equal(m2.training.initFrom, out);
     assert.deepEqual(m2.previous.map((p) => p.steps), [r.steps]);
+    // Into a new folder, the record of the folder it started from comes along.
+    const out2 = join(out, 'next');
+    const third = await trainRegionClassifier({
+      train: fakeFmnist(60), test: fakeFmnist(30, 5), cfg, numClasses: 10, out: out2, batch: 8, lr: 0.001, seed: 3, seconds: 1,
+      testCount: 30, jitter: 0.08, command: 'test third', initFrom: out,
+    });
+    const m4 = JSON.parse(await readFile(join(out2, 'metrics.json'), 'utf8')) as { training: { steps: number }; previous: { steps: number }[] };
+    assert.equal(m4.training.steps, third.steps);
+    assert.deepEqual(m4.previous.map((p) => p.steps), [r.steps, again.steps]);
     const stage = await RegionStage.load(join(out, '..'), { ...cfg, dir: out.split('/').pop() as string }, 10);
     const probs = await stage.classify(new Uint8Array(32 * 32 * 3), 1, 32, Float32Array.from([4, 4, 20, 20]), Int32Array.from([0]));
     close(probs.reduce((a, b) => a + b, 0), 1, 1e-4);
