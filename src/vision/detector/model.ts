@@ -85,11 +85,11 @@ export class KestrelDetector implements DetectorModel {
     if (!(voteIou >= 0 && voteIou <= 1)) throw new Error(`windowVoteIou must lie in [0, 1], got ${voteIou}`);
     const stage = (opts.regionClassifier ?? this.regionClassifierByDefault) ? this.regionStage : undefined;
     if (stage) {
+      const weight = opts.regionWeight ?? stage.cfg.weight;
+      if (!(weight >= 0 && weight <= 1)) throw new Error(`regionWeight must lie in [0, 1], got ${weight}`);
       // The head proposes one candidate per box with its class distribution; the mix may raise a box's
       // score above the head's, so the head's cut is looser than the caller's.
       const proposals = await this.predictHead(pixels, batch, head, thr / 4, cap, false, true, voteIou);
-      const weight = opts.regionWeight ?? stage.cfg.weight;
-      if (!(weight >= 0 && weight <= 1)) throw new Error(`regionWeight must lie in [0, 1], got ${weight}`);
       const refined = await stage.refine(pixels, batch, S, proposals, { scoreThreshold: thr, multiLabel: ml, weight });
       return refined.map((c) => topK(c, cap));
     }
