@@ -84,6 +84,9 @@ test('regionClassifier=true: the second stage answers where a model has one and 
   let withStage = 0;
   for (const m of detectors) {
     const send = (flag: string): Promise<LightMyRequestResponse> => server.inject({ method: 'POST', url: `/v1/detect?model=${m.manifest.name}&scoreThreshold=0.05&regionClassifier=${flag}`, payload: photo, headers: { 'content-type': 'image/jpeg' } });
+    const bad = await send('maybe');
+    assert.equal(bad.statusCode, 400, bad.body);
+    assert.match(bad.headers['content-type'] as string, /application\/problem\+json/);
     const on = await send('true');
     if (!m.hasRegionClassifier) {
       assert.equal(on.statusCode, 400, on.body);
