@@ -17,13 +17,15 @@ manifest's config (see docs/detector.md).
 
   --fmnist DIR      Fashion-MNIST idx files (Debian: /usr/share/datasets/fashion-mnist)
   --out DIR         folder to write, e.g. models/kestrel-fmnist/region-classifier
-  --init-from DIR   continue from a classifier folder's weights (same --input and --channels; new schedule)
+  --init-from DIR   continue from a classifier folder's weights (same --input and --channels; layers that
+                    differ, such as a changed --readout, start fresh; new schedule)
   --minutes M       training budget; the LR warms up, then decays by a cosine over it (default 20)
   --batch N         examples per step (default 64)
   --lr X            peak Adam learning rate (default 0.002)
   --input PX        crop side (default 32)
   --context X       margin around the box's longer side, share per side (default 0.1)
   --channels A,B,C  widths of the three stages (default 32,64,128)
+  --readout R       average (pool the last map) or grid (one more stage, flattened 4×4 map; default average)
   --jitter X        box jitter, standard deviation as a share of the side (default 0.08)
   --seed S          seed of the example stream (default 1)
   --test N          test items to score (default 10000)`;
@@ -34,16 +36,18 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       fmnist: { type: 'string' }, out: { type: 'string' }, 'init-from': { type: 'string' }, minutes: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
       input: { type: 'string' }, context: { type: 'string' }, channels: { type: 'string' }, jitter: { type: 'string' }, seed: { type: 'string' },
-      test: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      readout: { type: 'string' }, test: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   const req = requiredFlags(values, HELP, ['fmnist', 'out']);
   if (typeof req === 'number') return req;
   const num = (v: string | undefined, name: string, def: number, int = true): number => numberOption(v, name, def, { int, above: true });
+  if (values.readout !== undefined && !['average', 'grid'].includes(values.readout)) throw new Error(`--readout must be average or grid, got "${values.readout}"`);
   const cfg = regionClassifierSchema.parse({
     inputSize: num(values.input, 'input', 32),
     context: numberOption(values.context, 'context', 0.1, { int: false }),
     channels: values.channels ? values.channels.split(',').map((c) => numberOption(c, 'channels', 0, { int: true, above: true })) : undefined,
+    readout: values.readout,
   });
   const backend = await initBackend((process.env['KESTREL_BACKEND'] as 'auto' | undefined) ?? 'auto');
   console.log(`backend ${backend.name}`);
@@ -55,6 +59,7 @@ export async function run(argv: string[]): Promise<number> {
     seconds: num(values.minutes, 'minutes', 20, false) * 60, testCount: num(values.test, 'test', 10000),
     jitter: numberOption(values.jitter, 'jitter', 0.08, { int: false }),
     command: ['kestrel', 'train', 'region-classifier', ...argv].join(' '),
+    onNote: (line) => console.log(line),
     onStep: (p) => {
       if (p.elapsed - lastLog < 15) return;
       lastLog = p.elapsed;

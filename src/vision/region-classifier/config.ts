@@ -5,12 +5,23 @@ import { z } from 'zod';
 export const regionClassifierSchema = z.object({
   /** Folder inside the detector's folder holding model.json and weights.bin. */
   dir: z.string().regex(/^[\w.-]+$/, 'a plain folder name inside the model folder').default('region-classifier'),
+  /**
+   * Further classifier folders read on the same crops (same input size); the class distributions of all of
+   * them are averaged, so classifiers trained apart vote.
+   */
+  ensemble: z.array(z.string().regex(/^[\w.-]+$/, 'a plain folder name inside the model folder')).default([]),
   /** Crop side in pixels that every box is resized to. */
   inputSize: z.number().int().min(8).default(32),
   /** Margin added around the box's longer side, as a share of it (each side). */
   context: z.number().min(0).max(1).default(0.1),
   /** Widths of the three stages (full, 1/2 and 1/4 of the crop side). */
   channels: z.array(z.number().int().positive()).length(3).default([32, 64, 128]),
+  /**
+   * How the last feature map becomes class scores: 'average' pools it (where a part is, is lost); 'grid'
+   * adds one more stride-2 stage and reads the flattened 4×4 map, so the logits see the item's layout
+   * (sleeve length, collar, hem), which is what tells shirts, pullovers, coats and T-shirts apart.
+   */
+  readout: z.enum(['average', 'grid']).default('average'),
   /** Weight of the classifier in the log-linear mix with the head's class probabilities (0: head only, 1: classifier only). */
   weight: z.number().min(0).max(1).default(0.5),
   /** How many boxes per image are classified (best first after a class-agnostic NMS). */

@@ -48,22 +48,27 @@ export interface RefineOptions {
 }
 
 export class RegionStage {
-  private readonly fused?: FusedNetwork;
+  private readonly fused: (FusedNetwork | undefined)[];
 
-  constructor(readonly cfg: RegionClassifierConfig, private readonly net: tf.LayersModel, readonly numClasses: number) {
-    const out = net.outputs[0].shape;
-    if (out[out.length - 1] !== numClasses) throw new Error(`region classifier gives ${out[out.length - 1]} classes; the detector has ${numClasses}`);
-    const inp = net.inputs[0].shape;
-    if (inp[1] !== cfg.inputSize || inp[2] !== cfg.inputSize) throw new Error(`region classifier input is ${inp[1]}×${inp[2]}; its config says ${cfg.inputSize}`);
-    this.fused = FusedNetwork.compile(net);
+  /** `nets`: the classifier in cfg.dir, then those of cfg.ensemble; their distributions are averaged. */
+  constructor(readonly cfg: RegionClassifierConfig, private readonly nets: tf.LayersModel[], readonly numClasses: number) {
+    if (nets.length === 0) throw new Error('a region stage needs at least one classifier');
+    for (const net of nets) {
+      const out = net.outputs[0].shape;
+      if (out[out.length - 1] !== numClasses) throw new Error(`region classifier gives ${out[out.length - 1]} classes; the detector has ${numClasses}`);
+      const inp = net.inputs[0].shape;
+      if (inp[1] !== cfg.inputSize || inp[2] !== cfg.inputSize) throw new Error(`region classifier input is ${inp[1]}×${inp[2]}; its config says ${cfg.inputSize}`);
+    }
+    this.fused = nets.map((net) => FusedNetwork.compile(net));
   }
 
   static async load(modelDir: string, cfg: RegionClassifierConfig, numClasses: number): Promise<RegionStage> {
-    const net = await tf.loadLayersModel(diskLoader(join(modelDir, cfg.dir)));
+    const nets: tf.LayersModel[] = [];
     try {
-      return new RegionStage(cfg, net, numClasses);
+      for (const dir of [cfg.dir, ...cfg.ensemble]) nets.push(await tf.loadLayersModel(diskLoader(join(modelDir, dir))));
+      return new RegionStage(cfg, nets, numClasses);
     } catch (e) {
-      net.dispose();
+      for (const net of nets) net.dispose();
       throw e;
     }
   }
@@ -75,7 +80,8 @@ export class RegionStage {
       const imgs = normalizeInput(tf.tensor4d(pixels, [batch, side, side, 3], 'int32')) as tf.Tensor4D;
       const crops = cropRegions(imgs, contextSquares(boxes, imageOf.length, this.cfg.context, side, side), imageOf, this.cfg.inputSize);
       const input = this.cfg.mirror ? tf.concat([crops, tf.reverse(crops, 2)], 0) : crops;
-      const p = tf.softmax(this.fused ? this.fused.run(input)[0] : (this.net.predict(input) as tf.Tensor));
+      const each = this.nets.map((net, i) => tf.softmax((this.fused[i]?.run(input)[0] ?? net.predict(input)) as tf.Tensor));
+      const p = each.length === 1 ? each[0] : tf.div(tf.addN(each), each.length);
       if (!this.cfg.mirror) return p;
       const n = imageOf.length;
       return tf.div(tf.add(p.slice([0, 0], [n, -1]), p.slice([n, 0], [n, -1])), 2);
@@ -127,7 +133,7 @@ export class RegionStage {
   }
 
   dispose(): void {
-    this.fused?.dispose();
-    this.net.dispose();
+    for (const f of this.fused) f?.dispose();
+    for (const net of this.nets) net.dispose();
   }
 }

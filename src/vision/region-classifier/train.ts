@@ -18,7 +18,7 @@ import '../backbone/batch-norm.js';
 import { globalNormClip, learningRate } from '../train/trainer.js';
 import type { RegionClassifierConfig } from './config.js';
 import { contextSquares, cropRegions } from './crops.js';
-import { buildRegionClassifier } from './network.js';
+import { buildRegionClassifier, copyMatchingWeights } from './network.js';
 
 export interface RegionTrainOptions {
   train: FmnistSplit;
@@ -37,6 +37,7 @@ export interface RegionTrainOptions {
   /** Continue from the weights in this folder (a fresh optimizer and schedule). */
   initFrom?: string;
   command: string;
+  onNote?: (line: string) => void;
   onStep?: (p: { step: number; loss: number; accuracy: number; lr: number; elapsed: number }) => void;
 }
 
@@ -188,8 +189,10 @@ export async function trainRegionClassifier(o: RegionTrainOptions): Promise<{ st
   const model = buildRegionClassifier(o.cfg, o.numClasses);
   if (o.initFrom) {
     const saved = await tf.loadLayersModel(diskLoader(o.initFrom));
-    model.setWeights(saved.getWeights());
+    const { copied, fresh } = copyMatchingWeights(saved, model);
     saved.dispose();
+    if (copied.length === 0) throw new Error(`--init-from ${o.initFrom}: no layer matches this classifier's (same --input and --channels?)`);
+    if (fresh.length) o.onNote?.(`warm start: ${copied.length} layers from ${o.initFrom}; new: ${fresh.join(', ')}`);
   }
   const optimizer = tf.train.adam(o.lr);
   const t0 = Date.now();

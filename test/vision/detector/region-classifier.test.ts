@@ -4,10 +4,11 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, tf } from '../../../src/runtime/backend.js';
+import { normalizeInput } from '../../../src/vision/detector/network.js';
 import { contextSquares, cropRegions } from '../../../src/vision/region-classifier/crops.js';
 import { mixClassProbs, rescore } from '../../../src/vision/region-classifier/combine.js';
 import { regionClassifierSchema } from '../../../src/vision/region-classifier/config.js';
-import { buildRegionClassifier } from '../../../src/vision/region-classifier/network.js';
+import { buildRegionClassifier, copyMatchingWeights } from '../../../src/vision/region-classifier/network.js';
 import { owners, RegionStage } from '../../../src/vision/region-classifier/stage.js';
 import { examplesToCrops, jitterBox, regionAccuracy, renderExamples, trainRegionClassifier } from '../../../src/vision/region-classifier/train.js';
 import { decodeSsd } from '../../../src/vision/heads/ssd/decode.js';
@@ -123,7 +124,7 @@ test('jitterBox: no jitter returns the box; renderExamples is deterministic and 
 test('RegionStage.refine: weight 0 gives back the head\'s candidates; a duplicate box shares the reading of the box that covers it', async () => {
   await initBackend();
   const cfg = regionClassifierSchema.parse({ inputSize: 16, channels: [4, 8, 8] });
-  const stage = new RegionStage(cfg, buildRegionClassifier(cfg, 3), 3);
+  const stage = new RegionStage(cfg, [buildRegionClassifier(cfg, 3)], 3);
   try {
     // Two near-duplicate boxes (IoU 0.82) on one item (objectness 0.8 and 0.6), and a second item (0.5).
     const cands: Candidates = {
@@ -192,6 +193,13 @@ test('train region-classifier: a short run writes weights that RegionStage.load 
     const probs = await stage.classify(new Uint8Array(32 * 32 * 3), 1, 32, Float32Array.from([4, 4, 20, 20]), Int32Array.from([0]));
     close(probs.reduce((a, b) => a + b, 0), 1, 1e-4);
     stage.dispose();
+    // The same folder twice as an ensemble reads the same; a folder that is not there is an error.
+    const name = out.split('/').pop() as string;
+    const twice = await RegionStage.load(join(out, '..'), regionClassifierSchema.parse({ ...cfg, dir: name, ensemble: [name] }), 10);
+    const p2 = await twice.classify(new Uint8Array(32 * 32 * 3), 1, 32, Float32Array.from([4, 4, 20, 20]), Int32Array.from([0]));
+    p2.forEach((p, i) => close(p, probs[i], 1e-5));
+    twice.dispose();
+    await assert.rejects(RegionStage.load(join(out, '..'), regionClassifierSchema.parse({ ...cfg, dir: name, ensemble: ['no-such-classifier'] }), 10));
     await assert.rejects(RegionStage.load(join(out, '..'), { ...cfg, dir: out.split('/').pop() as string }, 3), /gives 10 classes; the detector has 3/);
 
     // kestrel eval region-classifier reads the crop settings from metrics.json and records its figures.
@@ -233,4 +241,43 @@ test('regionAccuracy: reading the examples in chunks of scenes gives the same pr
   assert.equal(acc.count, 700);
   close(acc.all, right / 700, 1e-9);
   net.dispose();
+});
+
+test("readout 'grid': one more stride-2 stage read as a flattened map; a warm start from 'average' keeps the shared layers and starts the rest fresh; an ensemble averages its classifiers", async () => {
+  await initBackend();
+  const avg = buildRegionClassifier({ inputSize: 16, channels: [4, 8, 8], readout: 'average' }, 10);
+  const grid = buildRegionClassifier({ inputSize: 16, channels: [4, 8, 8], readout: 'grid' }, 10);
+  assert.deepEqual(grid.getLayer('rc_flatten').outputShape, [null, (16 / 8) * (16 / 8) * 8]);
+  assert.deepEqual(grid.outputs[0].shape, [null, 10]);
+  const before = grid.getLayer('rc_grid_logits').getWeights()[0].arraySync();
+  const { copied, fresh } = copyMatchingWeights(avg, grid);
+  assert.deepEqual(fresh, ['rc4a_conv', 'rc4a_bn', 'rc_grid_logits']);
+  assert.ok(copied.includes('rc1a_conv') && copied.includes('rc3b_bn') && !copied.includes('rc_logits'));
+  for (const name of copied) {
+    const a = avg.getLayer(name).getWeights(), b = grid.getLayer(name).getWeights();
+    for (let i = 0; i < a.length; i++) assert.deepEqual(await b[i].data(), await a[i].data(), name);
+  }
+  assert.deepEqual(grid.getLayer('rc_grid_logits').getWeights()[0].arraySync(), before);
+  // The wider layers of another width match nothing, so none are copied.
+  const wide = buildRegionClassifier({ inputSize: 16, channels: [6, 8, 8] }, 10);
+  assert.ok(!copyMatchingWeights(wide, avg).copied.includes('rc1a_conv'));
+  // Read through RegionStage (the folded network), a grid classifier gives one distribution per box.
+  const pixels = Uint8Array.from({ length: 32 * 32 * 3 }, (_, i) => (i * 37) % 251);
+  const boxes = Float32Array.from([4, 4, 20, 20, 2, 2, 30, 12]);
+  const cfg = regionClassifierSchema.parse({ inputSize: 16, channels: [4, 8, 8], readout: 'grid' });
+  // Each net alone, through the layers model: the stage's (folded) reading must match it.
+  const alone = (net: tf.LayersModel): Float32Array => tf.tidy(() => {
+    const imgs = normalizeInput(tf.tensor4d(pixels, [1, 32, 32, 3], 'int32')) as tf.Tensor4D;
+    const crops = cropRegions(imgs, contextSquares(boxes, 2, cfg.context, 32, 32), Int32Array.from([0, 0]), 16);
+    return tf.softmax(net.predict(crops) as tf.Tensor).dataSync() as Float32Array;
+  });
+  const pGrid = alone(grid), pAvg = alone(avg);
+  // An ensemble: the two classifiers' distributions, averaged.
+  const stage = new RegionStage(cfg, [grid, avg], 10);
+  const probs = await stage.classify(pixels, 1, 32, boxes, Int32Array.from([0, 0]));
+  assert.equal(probs.length, 20);
+  probs.forEach((p, i) => close(p, (pGrid[i] + pAvg[i]) / 2, 1e-4));
+  close(probs.subarray(0, 10).reduce((a, b) => a + b, 0), 1, 1e-4);
+  stage.dispose();
+  wide.dispose();
 });
