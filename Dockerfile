@@ -2,8 +2,11 @@
 # Kestrel service image. scripts/docker-smoke.ts replays this file without Docker (npm run docker:smoke),
 # so keep to FROM/WORKDIR/ENV/COPY/RUN/USER/EXPOSE/HEALTHCHECK/CMD.
 
+# Node 22 (LTS): Node 20 is past its end of life, and @tensorflow/tfjs-node 4.22 still calls util functions
+# that Node 23 removed, so a newer Node would lose the native backend.
+
 # Build stage: compile TypeScript with the full dependency set.
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Scripts are skipped here: prepare would build before the sources are copied, and tfjs-node's
@@ -15,7 +18,7 @@ RUN npm run build
 
 # Runtime stage: production dependencies only, installed here so @tensorflow/tfjs-node fetches its
 # native libtensorflow for this image's platform.
-FROM node:20-bookworm-slim AS runtime
+FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0
 WORKDIR /app
 COPY package.json package-lock.json ./

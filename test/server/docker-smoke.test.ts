@@ -42,11 +42,12 @@ test('a COPY of something the build context lacks fails the smoke', async () => 
   rmSync(root, { recursive: true });
 });
 
-test('the Dockerfile runtime stage: slim Node 20, non-root, EXPOSE 8080, HEALTHCHECK on /healthz, copies models/', () => {
+test('the Dockerfile runtime stage: slim Node 22 LTS, non-root, EXPOSE 8080, HEALTHCHECK on /healthz, copies models/', () => {
   const stages = parseDockerfile(readFileSync('Dockerfile', 'utf8'));
   assert.ok(stages.length >= 2, 'multi-stage');
   const rt = stages[stages.length - 1];
-  assert.match(rt.base, /^node:20[\w.-]*-slim$/);
+  assert.match(rt.base, /^node:22[\w.-]*-slim$/);
+  assert.ok(stages.every((st) => st.base.startsWith('node:22')), 'build and runtime on the same Node');
   const ops = (op: string) => rt.instructions.filter((i) => i.op === op).map((i) => i.args);
   assert.ok(ops('USER').length && ops('USER').every((u) => u !== 'root' && u !== '0'));
   assert.deepEqual(ops('EXPOSE'), ['8080']);
