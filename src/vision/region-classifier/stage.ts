@@ -59,6 +59,9 @@ export class RegionStage {
       const inp = net.inputs[0].shape;
       if (inp[1] !== cfg.inputSize || inp[2] !== cfg.inputSize) throw new Error(`region classifier input is ${inp[1]}×${inp[2]}; its config says ${cfg.inputSize}`);
     }
+    // The manifest's readout describes the first classifier; a mismatch means the folder holds other weights.
+    const grid = nets[0].layers.some((l) => l.getClassName() === 'Flatten');
+    if (grid !== (cfg.readout === 'grid')) throw new Error(`region classifier in ${cfg.dir}/ has the ${grid ? 'grid' : 'average'} readout; its config says ${cfg.readout}`);
     this.fused = nets.map((net) => FusedNetwork.compile(net));
   }
 

@@ -272,6 +272,9 @@ test("readout 'grid': one more stride-2 stage read as a flattened map; a warm st
     return tf.softmax(net.predict(crops) as tf.Tensor).dataSync() as Float32Array;
   });
   const pGrid = alone(grid), pAvg = alone(avg);
+  // The config's readout must describe the first classifier.
+  assert.throws(() => new RegionStage(regionClassifierSchema.parse({ inputSize: 16, channels: [4, 8, 8] }), [grid], 10), /has the grid readout; its config says average/);
+  assert.throws(() => new RegionStage(cfg, [avg], 10), /has the average readout; its config says grid/);
   // An ensemble: the two classifiers' distributions, averaged.
   const stage = new RegionStage(cfg, [grid, avg], 10);
   const probs = await stage.classify(pixels, 1, 32, boxes, Int32Array.from([0, 0]));
