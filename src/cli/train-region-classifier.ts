@@ -42,7 +42,8 @@ export async function run(argv: string[]): Promise<number> {
   const req = requiredFlags(values, HELP, ['fmnist', 'out']);
   if (typeof req === 'number') return req;
   const num = (v: string | undefined, name: string, def: number, int = true): number => numberOption(v, name, def, { int, above: true });
-  if (values.readout !== undefined && !['average', 'grid'].includes(values.readout)) throw new Error(`--readout must be average or grid, got "${values.readout}"`);
+  const readouts: readonly string[] = regionClassifierSchema.shape.readout.unwrap().options;
+  if (values.readout !== undefined && !readouts.includes(values.readout)) throw new Error(`--readout must be ${readouts.join(' or ')}, got "${values.readout}"`);
   const cfg = regionClassifierSchema.parse({
     inputSize: num(values.input, 'input', 32),
     context: numberOption(values.context, 'context', 0.1, { int: false }),
