@@ -26,6 +26,8 @@ manifest's config (see docs/detector.md).
   --context X       margin around the box's longer side, share per side (default 0.1)
   --channels A,B,C  widths of the three stages (default 32,64,128)
   --readout R       average (pool the last map) or grid (one more stage, flattened 4×4 map; default average)
+  --grid-channels N  with --readout grid: width of the 4×4 stage (default: the third --channels width)
+  --grid-depth N    with --readout grid: 3×3 convs in the 4×4 stage (default 1)
   --jitter X        box jitter, standard deviation as a share of the side (default 0.08)
   --seed S          seed of the example stream (default 1)
   --test N          test items to score (default 10000)`;
@@ -36,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       fmnist: { type: 'string' }, out: { type: 'string' }, 'init-from': { type: 'string' }, minutes: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
       input: { type: 'string' }, context: { type: 'string' }, channels: { type: 'string' }, jitter: { type: 'string' }, seed: { type: 'string' },
-      readout: { type: 'string' }, test: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      readout: { type: 'string' }, 'grid-channels': { type: 'string' }, 'grid-depth': { type: 'string' }, test: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   const req = requiredFlags(values, HELP, ['fmnist', 'out']);
@@ -49,7 +51,10 @@ export async function run(argv: string[]): Promise<number> {
     context: numberOption(values.context, 'context', 0.1, { int: false }),
     channels: values.channels ? values.channels.split(',').map((c) => numberOption(c, 'channels', 0, { int: true, above: true })) : undefined,
     readout: values.readout,
+    gridChannels: values['grid-channels'] === undefined ? undefined : num(values['grid-channels'], 'grid-channels', 0),
+    gridDepth: values['grid-depth'] === undefined ? undefined : num(values['grid-depth'], 'grid-depth', 1),
   });
+  if (cfg.readout !== 'grid' && (values['grid-channels'] !== undefined || values['grid-depth'] !== undefined)) throw new Error('--grid-channels and --grid-depth need --readout grid');
   const backend = await initBackend((process.env['KESTREL_BACKEND'] as 'auto' | undefined) ?? 'auto');
   console.log(`backend ${backend.name}`);
   const [train, test] = await Promise.all([loadFmnist(req.fmnist, 'train'), loadFmnist(req.fmnist, 't10k')]);

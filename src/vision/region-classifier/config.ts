@@ -22,6 +22,12 @@ export const regionClassifierSchema = z.object({
    * (sleeve length, collar, hem), which is what tells shirts, pullovers, coats and T-shirts apart.
    */
   readout: z.enum(['average', 'grid']).default('average'),
+  /**
+   * With readout 'grid': width of the 4×4 stage (default: the third stage's width) and how many 3×3 convs it
+   * has. Capacity there is cheap (a 4×4 map) and sits where the item's parts are put together.
+   */
+  gridChannels: z.number().int().positive().optional(),
+  gridDepth: z.number().int().min(1).max(4).default(1),
   /** Weight of the classifier in the log-linear mix with the head's class probabilities (0: head only, 1: classifier only). */
   weight: z.number().min(0).max(1).default(0.5),
   /** How many boxes per image are classified (best first after a class-agnostic NMS). */

@@ -8,7 +8,7 @@ import type { RegionClassifierConfig } from './config.js';
 
 type Sym = tf.SymbolicTensor;
 
-export function buildRegionClassifier(cfg: Pick<RegionClassifierConfig, 'inputSize' | 'channels'> & Partial<Pick<RegionClassifierConfig, 'readout'>>, numClasses: number): tf.LayersModel {
+export function buildRegionClassifier(cfg: Pick<RegionClassifierConfig, 'inputSize' | 'channels'> & Partial<Pick<RegionClassifierConfig, 'readout' | 'gridChannels' | 'gridDepth'>>, numClasses: number): tf.LayersModel {
   const [c0, c1, c2] = cfg.channels;
   const input = tf.input({ shape: [cfg.inputSize, cfg.inputSize, 3], name: 'crop' });
   let x = convBnRelu(input, c0, 1, 'rc1a');
@@ -18,7 +18,10 @@ export function buildRegionClassifier(cfg: Pick<RegionClassifierConfig, 'inputSi
   x = convBnRelu(x, c2, 1, 'rc3b');
   let logits: Sym;
   if (cfg.readout === 'grid') {
-    x = convBnRelu(x, c2, 2, 'rc4a');
+    const c3 = cfg.gridChannels ?? c2;
+    x = convBnRelu(x, c3, 2, 'rc4a');
+    // Layer names go on from 'rc4a' ('rc4b', 'rc4c', …), so a deeper grid stage warm-starts from a shallower one.
+    for (let i = 1; i < (cfg.gridDepth ?? 1); i++) x = convBnRelu(x, c3, 1, `rc4${String.fromCharCode(97 + i)}`);
     const flat = tf.layers.flatten({ name: 'rc_flatten' }).apply(x) as Sym;
     // Its own name: a warm start from an 'average' classifier keeps the convolutions and starts this fresh.
     logits = tf.layers.dense({ units: numClasses, name: 'rc_grid_logits', kernelInitializer: 'glorotUniform' }).apply(flat) as Sym;

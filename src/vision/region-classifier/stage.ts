@@ -62,6 +62,15 @@ export class RegionStage {
     // The manifest's readout describes the first classifier; a mismatch means the folder holds other weights.
     const grid = nets[0].layers.some((l) => l.getClassName() === 'Flatten');
     if (grid !== (cfg.readout === 'grid')) throw new Error(`region classifier in ${cfg.dir}/ has the ${grid ? 'grid' : 'average'} readout; its config says ${cfg.readout}`);
+    if (grid) {
+      const convs = nets[0].layers.filter((l) => /^rc4[a-z]_conv$/.test(l.name));
+      const width = convs[0]?.outputShape as number[] | undefined;
+      const want = { depth: cfg.gridDepth, width: cfg.gridChannels ?? cfg.channels[2] };
+      const have = { depth: convs.length, width: width?.[width.length - 1] };
+      if (have.depth !== want.depth || have.width !== want.width) {
+        throw new Error(`region classifier in ${cfg.dir}/ has a grid stage of ${have.depth} conv(s) × ${have.width} channels; its config says ${want.depth} × ${want.width}`);
+      }
+    }
     this.fused = nets.map((net) => FusedNetwork.compile(net));
   }
 

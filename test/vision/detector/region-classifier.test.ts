@@ -284,3 +284,30 @@ test("readout 'grid': one more stride-2 stage read as a flattened map; a warm st
   stage.dispose();
   wide.dispose();
 });
+
+test('grid stage width and depth: a deeper stage names its convs on from rc4a, and a warm start copies what still fits', async () => {
+  await initBackend();
+  const base = buildRegionClassifier({ inputSize: 16, channels: [4, 8, 8], readout: 'grid' }, 10);
+  const deep = buildRegionClassifier({ inputSize: 16, channels: [4, 8, 8], readout: 'grid', gridDepth: 3 }, 10);
+  const wide = buildRegionClassifier({ inputSize: 16, channels: [4, 8, 8], readout: 'grid', gridChannels: 12, gridDepth: 2 }, 10);
+  assert.deepEqual(deep.getLayer('rc4c_conv').outputShape, [null, 2, 2, 8]);
+  assert.throws(() => deep.getLayer('rc4d_conv'));
+  assert.deepEqual(wide.getLayer('rc4b_conv').outputShape, [null, 2, 2, 12]);
+  assert.deepEqual(wide.getLayer('rc_flatten').outputShape, [null, 2 * 2 * 12]);
+  // Same width: the first grid conv and the readout keep their shapes, so only the new convs start fresh.
+  assert.deepEqual(copyMatchingWeights(base, deep).fresh, ['rc4b_conv', 'rc4b_bn', 'rc4c_conv', 'rc4c_bn']);
+  // Wider: the whole grid stage and the readout start fresh; the three stages before it are copied.
+  const w = copyMatchingWeights(base, wide);
+  assert.deepEqual(w.fresh, ['rc4a_conv', 'rc4a_bn', 'rc4b_conv', 'rc4b_bn', 'rc_grid_logits']);
+  assert.ok(w.copied.includes('rc3b_conv'));
+  // The schema rejects a depth outside 1–4 and leaves the width to the third stage unless given.
+  assert.equal(regionClassifierSchema.parse({ readout: 'grid' }).gridChannels, undefined);
+  assert.throws(() => regionClassifierSchema.parse({ readout: 'grid', gridDepth: 0 }));
+  // Loading checks the grid stage that the config describes against the weights.
+  const wideCfg = regionClassifierSchema.parse({ inputSize: 16, channels: [4, 8, 8], readout: 'grid', gridChannels: 12, gridDepth: 2 });
+  const loaded = new RegionStage(wideCfg, [wide], 10);
+  assert.throws(() => new RegionStage({ ...wideCfg, gridDepth: 1 }, [wide], 10), /grid stage of 2 conv\(s\) × 12 channels; its config says 1 × 12/);
+  assert.throws(() => new RegionStage({ ...wideCfg, gridChannels: undefined }, [wide], 10), /its config says 2 × 8/);
+  loaded.dispose(); // `wide` with it
+  for (const m of [base, deep]) m.dispose();
+});
