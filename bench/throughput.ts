@@ -38,7 +38,8 @@ const HELP = `npm run bench -- [options]
   --backends LIST         wasm,cpu[,tensorflow] (default: wasm,cpu, plus tensorflow when tfjs-node loads)
   --modes LIST            inprocess,single,batched (default all three)
   --targets LIST          model:head pairs (default kestrel-fmnist:yolo,ssd,sliding-window and faces:yolo,ssd;
-                          the cpu backend runs only the first target)
+                          the cpu backend runs only the first target); a head ending in +rc asks for the
+                          model's region classifier (regionClassifier=true), e.g. kestrel-fmnist:ssd+rc
   --workers N             worker threads for single/batched (default: cores = ${availableParallelism()})
   --batch-max N           KESTREL_BATCH_MAX for batched (default 8)
   --batch-wait-ms N       KESTREL_BATCH_WAIT_MS for batched (default 2)
@@ -97,9 +98,10 @@ const settings = {
   backends: (o.backends ? list(o.backends) : quick ? ['wasm'] : ['wasm', 'cpu', ...(tfjsNodePresent ? ['tensorflow'] : [])]) as BackendName[],
   modes: list(o.modes ?? (quick ? 'single,batched' : 'inprocess,single,batched')),
   targets: list(o.targets ?? (quick ? 'kestrel-fmnist:yolo' : DEFAULT_TARGETS)).map((t) => {
-    const [model, head] = t.split(':');
+    const [model, spec] = t.split(':');
+    const head = spec?.replace(/\+rc$/, '');
     if (!model || !head) throw new Error(`--targets: "${t}" is not model:head`);
-    return { model, head };
+    return { model, head, regionClassifier: spec !== head };
   }),
   workers: positive('workers', Number(o.workers)),
   batchMax: positive('batch-max', Number(o['batch-max'])),
@@ -249,9 +251,15 @@ interface Point {
   healthz: { n: number; p50Ms: number; p99Ms: number; maxMs: number };
 }
 
-async function load(url: string, t: { model: string; head: string }, connections: number, seconds: number) {
+interface Target {
+  model: string;
+  head: string;
+  regionClassifier: boolean;
+}
+
+async function load(url: string, t: Target, connections: number, seconds: number) {
   return autocannon({
-    url: `${url}/v1/detect?model=${encodeURIComponent(t.model)}&head=${encodeURIComponent(t.head)}`,
+    url: `${url}/v1/detect?model=${encodeURIComponent(t.model)}&head=${encodeURIComponent(t.head)}${t.regionClassifier ? '&regionClassifier=true' : ''}`,
     method: 'POST',
     headers: { 'content-type': 'image/jpeg' },
     body: jpeg,
@@ -261,7 +269,7 @@ async function load(url: string, t: { model: string; head: string }, connections
   });
 }
 
-async function measure(s: Server, backend: BackendName, mode: string, t: { model: string; head: string }, c: number, seconds: number): Promise<Point> {
+async function measure(s: Server, backend: BackendName, mode: string, t: Target, c: number, seconds: number): Promise<Point> {
   const labels = `model="${t.model}",head="${t.head}"`;
   const before = await metrics(s.url);
   const probe = probeHealth(s.url);
@@ -362,7 +370,7 @@ for (const { backend } of computes) {
             requests += p.ok + p.non2xx;
             points.push(p);
             console.log(
-              `${backend.padEnd(10)} ${mode.padEnd(9)} ${`${t.model}/${t.head}`.padEnd(29)} c=${String(c).padEnd(3)} ${p.imagesPerSecond.toFixed(1).padStart(7)} img/s  p50 ${p.p50Ms.toFixed(1).padStart(7)} ms  p99 ${p.p99Ms.toFixed(1).padStart(7)} ms  batch ${p.meanBatch.toFixed(2)}  /healthz p99 ${p.healthz.p99Ms.toFixed(1)} ms${p.non2xx || p.errors ? `  (${p.non2xx} non-2xx, ${p.errors} errors)` : ''}${p.ok === 0 ? '  (no answer within the window: raise the duration)' : ''}`,
+              `${backend.padEnd(10)} ${mode.padEnd(9)} ${`${t.model}/${t.head}${t.regionClassifier ? '+rc' : ''}`.padEnd(29)} c=${String(c).padEnd(3)} ${p.imagesPerSecond.toFixed(1).padStart(7)} img/s  p50 ${p.p50Ms.toFixed(1).padStart(7)} ms  p99 ${p.p99Ms.toFixed(1).padStart(7)} ms  batch ${p.meanBatch.toFixed(2)}  /healthz p99 ${p.healthz.p99Ms.toFixed(1)} ms${p.non2xx || p.errors ? `  (${p.non2xx} non-2xx, ${p.errors} errors)` : ''}${p.ok === 0 ? '  (no answer within the window: raise the duration)' : ''}`,
             );
           }
         }
