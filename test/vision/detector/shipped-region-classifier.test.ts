@@ -15,7 +15,7 @@ import '../../../src/vision/backbone/batch-norm.js';
 const FMNIST = '/usr/share/datasets/fashion-mnist';
 const MODEL = join('models', 'kestrel-fmnist');
 
-test('shipped kestrel-fmnist region classifier: names ≥ 84 % of 1,000 rendered t10k items (exact boxes)', async (t) => {
+test('shipped kestrel-fmnist region classifier: names ≥ 87 % of 1,000 rendered t10k items (exact boxes)', async (t) => {
   if (!existsSync(FMNIST)) return t.skip(`${FMNIST} is not installed (Debian package dataset-fashion-mnist)`);
   await initBackend();
   const manifest = JSON.parse(readFileSync(join(MODEL, 'manifest.json'), 'utf8')) as { config: { regionClassifier: unknown } };
@@ -27,7 +27,7 @@ test('shipped kestrel-fmnist region classifier: names ≥ 84 % of 1,000 rendered
     const acc = await regionAccuracy(net, ex, cfg, 10);
     t.diagnostic(`accuracy ${(100 * acc.all).toFixed(1)} % (small ${(100 * acc.small).toFixed(1)} %, medium ${(100 * acc.medium).toFixed(1)} %)`);
     assert.equal(acc.count, 1000);
-    assert.ok(acc.all >= 0.84, `accuracy ${acc.all}`);
+    assert.ok(acc.all >= 0.87, `accuracy ${acc.all}`);
   } finally {
     net.dispose();
   }
