@@ -7,6 +7,7 @@ const LOADERS: Record<string, () => Promise<ModelLoader>> = {
   // Each model family adds its own line here.
   'detector/faceapi': async () => (await import('../vision/faces/loader.js')).loadFaceDetector,
   'detector/kestrel': async () => (await import('../vision/detector/loader.js')).loadKestrelDetector,
+  'detector/nanodet': async () => (await import('../vision/nanodet/loader.js')).loadNanoDet,
   'forecaster/kestrel': async () => (await import('../sequence/forecaster.js')).loadForecaster,
   'char-rnn/kestrel': async () => (await import('../text/char_rnn_model.js')).loadCharRnn,
 };

@@ -58,6 +58,13 @@ export interface DetectorModel {
    * reference pipeline pads only right and bottom (face-api) reproduce it only with 'top-left'.
    */
   readonly letterboxAlign?: 'center' | 'top-left';
+  /** Optional: the letterbox padding grey (0–255) the network was trained with; 114 when absent. */
+  readonly letterboxFill?: number;
+  /**
+   * Optional: square input sides a request may choose (speed modes, fastest first). Models that list them
+   * take pixels at any of these sides; without it a model runs only at headInputSize/inputSize.
+   */
+  readonly inputSizes?: readonly number[];
   dispose(): void;
 }
 

@@ -55,6 +55,7 @@ export const envSchema = z.object({
   KESTREL_WORKERS: intFrom(0, 256).optional(),
   KESTREL_BATCH_MAX: intFrom(1, 256).default(8),
   KESTREL_BATCH_WAIT_MS: intFrom(0, 1000).default(2),
+  KESTREL_DETECT_SIZE: intFrom(32, 2048).optional(),
   KESTREL_TRUST_PROXY: bool.default(false),
   KESTREL_DOCS: bool.default(true),
 });
@@ -85,6 +86,8 @@ export interface Config {
   batchMax: number;
   /** How long a job may wait for others to share its forward pass; 0 (or batchMax 1) turns batching off. */
   batchWaitMs: number;
+  /** Speed mode: the input side for detectors that list it among their sizes (e.g. 320 fast, 512 thorough); unset = each model's own. */
+  detectSize?: number;
   corsOrigins: string[];
   trustProxy: boolean;
   docs: boolean;
@@ -137,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: e.KESTREL_WORKERS ?? availableParallelism(),
     batchMax: e.KESTREL_BATCH_MAX,
     batchWaitMs: e.KESTREL_BATCH_WAIT_MS,
+    detectSize: e.KESTREL_DETECT_SIZE,
     corsOrigins: e.KESTREL_CORS_ORIGINS,
     trustProxy: e.KESTREL_TRUST_PROXY,
     docs: e.KESTREL_DOCS,

@@ -62,6 +62,13 @@ export const detectOptionsSchema = z.object({
   maxDetections: z.coerce.number().int().min(1).max(1000).default(100).describe('Most detections returned per image.'),
   nms: z.enum(NMS_MODES).default('hard').describe('Non-maximum suppression: hard, soft-linear, soft-gaussian or none.'),
   classes: classesField.optional().describe('Labels to keep (comma-separated or repeated); all when absent.'),
+  size: z.coerce
+    .number()
+    .int()
+    .min(32)
+    .max(2048)
+    .optional()
+    .describe("Square input side the network runs at (speed mode: smaller is faster, larger finds smaller objects); one of the model's `sizes` (GET /v1/models/{name}). The deployment's KESTREL_DETECT_SIZE, else the model's default, when absent."),
   regionClassifier: z
     .union([z.boolean(), z.enum(['true', 'false'])])
     .transform((v) => v === true || v === 'true')
@@ -195,6 +202,8 @@ export interface DetectContext {
   registry: ModelRegistry;
   engine: InferenceEngine;
   limits: DetectLimits;
+  /** The deployment's speed mode (KESTREL_DETECT_SIZE): used by models that list it among their sizes. */
+  defaultSize?: number;
 }
 
 export interface PreparedRequest {
@@ -216,7 +225,7 @@ export function prepare(ctx: DetectContext, options: DetectOptions): PreparedReq
   const model = resolveDetector(ctx.registry, options.model);
   const head = resolveHead(model, options.head);
   const keep = resolveClasses(model, options.classes);
-  const inputSize = model.headInputSize?.(head) ?? model.inputSize;
+  const inputSize = chooseInputSize(model, head, options.size, ctx.defaultSize);
   const scoreThreshold = options.scoreThreshold ?? model.defaultScoreThreshold;
   const iouThreshold = options.iouThreshold ?? model.defaultIouThreshold?.(head) ?? DEFAULT_IOU_THRESHOLD;
   if (options.regionClassifier === true && !model.hasRegionClassifier) {
@@ -228,6 +237,25 @@ export function prepare(ctx: DetectContext, options: DetectOptions): PreparedReq
     });
   }
   return { model, head, keep, options, inputSize, scoreThreshold, iouThreshold, regionClassifier: options.regionClassifier };
+}
+
+/**
+ * The side images are letterboxed to: the request's size (which the model must list), else the deployment's
+ * when the model lists it, else the head's or the model's own.
+ */
+export function chooseInputSize(model: DetectorModel, head: string, requested: number | undefined, deployment: number | undefined): { width: number; height: number } {
+  const sizes = model.inputSizes ?? [];
+  if (requested !== undefined) {
+    if (!sizes.includes(requested)) {
+      const detail = sizes.length
+        ? `size: model ${model.manifest.name} runs at ${sizes.join(', ')} pixels, not ${requested}`
+        : `size: model ${model.manifest.name} runs at one input size only; omit size`;
+      throw new ProblemError({ status: 400, title: 'Invalid option', type: 'validation', detail, extensions: { errors: [{ field: 'size', message: detail }], sizes } });
+    }
+    return { width: requested, height: requested };
+  }
+  if (deployment !== undefined && sizes.includes(deployment)) return { width: deployment, height: deployment };
+  return model.headInputSize?.(head) ?? model.inputSize;
 }
 
 const ms = (t0: number): number => Math.round((performance.now() - t0) * 100) / 100;
@@ -251,7 +279,7 @@ export async function detectMany(
     // bounds the memory of a batch to one full-resolution image at a time.
     const t0 = performance.now();
     try {
-      decoded.push(await decodeToInput(img, inputSize, ctx.limits, model.letterboxAlign ?? 'center'));
+      decoded.push(await decodeToInput(img, inputSize, ctx.limits, model.letterboxAlign ?? 'center', model.letterboxFill));
     } catch (err) {
       decoded.push(toProblem(err));
     }

@@ -187,17 +187,18 @@ export async function probeImage(buf: Uint8Array, limits: DecodeLimits = DEFAULT
 
 /**
  * Decodes one image to dst × 3 sRGB bytes, letterboxed, EXIF-upright, first frame only,
- * alpha flattened onto the padding grey, whatever the colour space or bit depth of the source.
+ * alpha flattened onto the padding grey (`fill`, the model's), whatever the colour space or bit depth of the source.
  */
 export async function decodeToInput(
   buf: Uint8Array,
   dst: { width: number; height: number },
   limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
   align: 'center' | 'top-left' = 'center',
+  fill: number = PAD_GREY,
 ): Promise<DecodedImage> {
   const info = await probeImage(buf, limits);
   const lb = letterboxFor(info.width, info.height, dst.width, dst.height, align);
-  const grey = { r: PAD_GREY, g: PAD_GREY, b: PAD_GREY };
+  const grey = { r: fill, g: fill, b: fill };
   let data: Buffer;
   let out: OutputInfo;
   try {

@@ -30,7 +30,12 @@ export type DeepStackRoutesOptions = {
   apiKey?: string;
   /** Model served by /v1/vision/face. */
   faceModel?: string;
+  /** The deployment's speed mode (KESTREL_DETECT_SIZE). */
+  defaultSize?: number;
 };
+
+/** DeepStack's own default for `min_confidence` on its object-detection routes; clients rely on it. */
+export const DEEPSTACK_MIN_CONFIDENCE = 0.45;
 
 const predictionSchema = z.object({
   label: z.string(),
@@ -49,7 +54,7 @@ export const deepstackErrorSchema = z.object({ success: z.literal(false), error:
 const formDoc = z
   .object({
     image: z.string().meta({ format: 'binary' }).describe('The image file'),
-    min_confidence: z.string().optional().describe("Lowest confidence returned, 0..1; the model's default score threshold when absent"),
+    min_confidence: z.string().optional().describe("Lowest confidence returned, 0..1; 0.45 when absent on the detection routes (DeepStack's default), the face model's own threshold on /v1/vision/face"),
     api_key: z.string().optional().describe('Required when the server runs with KESTREL_API_KEY'),
   })
   .describe('multipart/form-data');
@@ -68,7 +73,7 @@ const deepstackRoutes: FastifyPluginAsyncZod<DeepStackRoutesOptions> = async (ap
   if (!opts.engine) app.addHook('onClose', () => engine.close());
   const apiKey = opts.apiKey ?? (process.env.KESTREL_API_KEY || undefined);
   const faceModel = opts.faceModel ?? 'faces';
-  const ctx = (): DetectContext => ({ registry: registryOf(app, opts), engine, limits });
+  const ctx = (): DetectContext => ({ registry: registryOf(app, opts), engine, limits, defaultSize: opts.defaultSize });
   await registerUploadParsers(app, limits.maxImageBytes);
 
   // Every failure on these routes, Fastify's own included, answers in DeepStack's shape.
@@ -92,14 +97,20 @@ const deepstackRoutes: FastifyPluginAsyncZod<DeepStackRoutesOptions> = async (ap
     (req as unknown as { [START]?: number })[START] = performance.now();
   });
 
-  async function run(req: FastifyRequest, reply: FastifyReply, modelName: string | undefined, notFound?: string): Promise<{ result: DetectResult; duration: number }> {
+  async function run(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    modelName: string | undefined,
+    defaultThreshold: number | undefined,
+    notFound?: string,
+  ): Promise<{ result: DetectResult; duration: number }> {
     const t0 = performance.now();
     const upload = await readUpload(req, { maxImageBytes: limits.maxImageBytes, maxFiles: 1 }, { batch: false });
     if (apiKey !== undefined) {
       const given = typeof upload.fields.api_key === 'string' ? upload.fields.api_key : '';
       if (!sameSecret(given, apiKey)) throw new ProblemError({ status: 401, title: 'Unauthorized', detail: given ? 'invalid api_key' : 'api_key is required' });
     }
-    let threshold: number | undefined;
+    let threshold = defaultThreshold;
     const mc = upload.fields.min_confidence;
     if (mc !== undefined && mc !== '') {
       const r = minConfidence.safeParse(mc);
@@ -148,7 +159,7 @@ const deepstackRoutes: FastifyPluginAsyncZod<DeepStackRoutesOptions> = async (ap
       },
     },
     async (req, reply) => {
-      const { result, duration } = await run(req, reply, undefined);
+      const { result, duration } = await run(req, reply, undefined, DEEPSTACK_MIN_CONFIDENCE);
       return { success: true as const, predictions: result.detections.map((d) => toPrediction(d, result.image)), duration };
     },
   );
@@ -167,7 +178,7 @@ const deepstackRoutes: FastifyPluginAsyncZod<DeepStackRoutesOptions> = async (ap
       },
     },
     async (req, reply) => {
-      const { result, duration } = await run(req, reply, req.params.model, `custom model "${req.params.model}" is not loaded`);
+      const { result, duration } = await run(req, reply, req.params.model, DEEPSTACK_MIN_CONFIDENCE, `custom model "${req.params.model}" is not loaded`);
       return { success: true as const, predictions: result.detections.map((d) => toPrediction(d, result.image)), duration };
     },
   );
@@ -185,7 +196,7 @@ const deepstackRoutes: FastifyPluginAsyncZod<DeepStackRoutesOptions> = async (ap
       },
     },
     async (req, reply) => {
-      const { result, duration } = await run(req, reply, faceModel, `face detection is not available: no model named "${faceModel}" is loaded`);
+      const { result, duration } = await run(req, reply, faceModel, undefined, `face detection is not available: no model named "${faceModel}" is loaded`);
       return {
         success: true as const,
         predictions: result.detections.map((d) => {

@@ -33,6 +33,8 @@ export type DetectRoutesOptions = {
   registry?: ModelRegistry;
   engine?: InferenceEngine;
   limits?: Partial<DetectLimits>;
+  /** The deployment's speed mode (KESTREL_DETECT_SIZE). */
+  defaultSize?: number;
 };
 
 declare module 'fastify' {
@@ -99,7 +101,7 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
   const limits: DetectLimits = { ...DEFAULT_DETECT_LIMITS, ...opts.limits };
   const engine = opts.engine ?? new InProcessEngine();
   if (!opts.engine) app.addHook('onClose', () => engine.close());
-  const ctx = (): DetectContext => ({ registry: registryOf(app, opts), engine, limits });
+  const ctx = (): DetectContext => ({ registry: registryOf(app, opts), engine, limits, defaultSize: opts.defaultSize });
   await registerUploadParsers(app, limits.maxImageBytes);
   // Checked on request, before any body is read, so an unauthorised client cannot make us buffer an upload.
   const auth = app.hasDecorator('authenticate') ? { onRequest: app.authenticate } : {};
@@ -230,6 +232,7 @@ export function detectionApiOptions(app: FastifyInstance): DetectionApiOptions {
   const config = app.hasDecorator('config') ? app.config : undefined;
   return {
     apiKey: config?.apiKey,
+    defaultSize: config?.detectSize,
     limits: detectLimitsFromEnv(process.env, config ? { maxImageBytes: config.bodyLimit } : {}),
     engineOptions: {
       ...engineOptionsFromEnv(),
@@ -259,7 +262,7 @@ export const detectionApi: FastifyPluginAsyncZod<DetectionApiOptions> = async (a
   if (!opts.engine) app.log.info({ engine: engine.name, ...engine.stats() }, `detection engine: ${engine.name}`);
   if (!opts.engine) app.addHook('onClose', () => engine.close());
   app.decorate('inference', engine);
-  const shared = { registry: opts.registry, engine, limits: opts.limits };
+  const shared = { registry: opts.registry, engine, limits: opts.limits, defaultSize: opts.defaultSize };
   await app.register(detectRoutes, shared);
   await app.register(deepstackRoutes, { ...shared, apiKey: opts.apiKey });
 };

@@ -19,6 +19,10 @@ export const modelSummarySchema = z.object({
     .optional()
     .describe("Detectors: whether a second-stage classifier re-reads each box's pixels and mixes its class probabilities with the head's."),
   labels: z.array(z.string()).optional(),
+  sizes: z
+    .array(z.number().int())
+    .optional()
+    .describe('Detectors with speed modes: the square input sides a request may choose with `size` (smaller is faster).'),
   input: z.object({
     width: z.number().int().optional(),
     height: z.number().int().optional(),
@@ -62,6 +66,7 @@ export function summarize(registry: ModelRegistry, m: LoadedModel): z.infer<type
     heads,
     ...(m.kind === 'detector' ? { regionClassifier: m.hasRegionClassifier ?? false } : {}),
     labels,
+    ...(m.kind === 'detector' && m.inputSizes && m.inputSizes.length > 0 ? { sizes: [...m.inputSizes] } : {}),
     input: mf.input,
   };
 }
