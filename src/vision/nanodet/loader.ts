@@ -47,7 +47,7 @@ export const loadNanoDet: ModelLoader = async (manifest: Manifest, dir: string) 
   const artifacts = await readGraphArtifacts(file);
   const graph = await openGraphModel(artifacts);
   try {
-    const network = cfg.engine === 'kestrel' ? new NanoDetNetwork(artifacts.topology.node, graph.weights, labels.length, 4 * (cfg.regMax + 1)) : undefined;
+    const network = cfg.engine === 'kestrel' ? new NanoDetNetwork(artifacts.topology.node, graph.weights, labels.length, 4 * (cfg.regMax + 1), cfg.graphSize) : undefined;
     return new NanoDetDetector(manifest, cfg, graph, network, labels);
   } catch (err) {
     graph.dispose();

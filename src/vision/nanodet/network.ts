@@ -64,6 +64,8 @@ export class NanoDetNetwork {
     weights: Record<string, tf.Tensor[]>,
     private readonly classes: number,
     private readonly binsPerBox: number,
+    /** The graph's own input side: its pinned resize sizes are read as scale factors at this side. */
+    referenceSide: number,
   ) {
     const byName = new Map(nodes.map((n) => [n.name, n]));
     const consumers = new Map<string, GraphNode[]>();
@@ -212,6 +214,7 @@ export class NanoDetNetwork {
             const x = arrange(get(env, src), IDENTITY4) as tf.Tensor4D;
             let s = this.resizeScale.get(n.name);
             if (!s) {
+              // Only the constructor's reference pass gets here.
               s = [size[0] / x.shape[1], size[1] / x.shape[2]];
               this.resizeScale.set(n.name, s);
             }
@@ -237,6 +240,10 @@ export class NanoDetNetwork {
       }
     }
     this.outputNodes = outputsOf.map((o) => o.name);
+    // One pass at the graph's own size turns each pinned resize into a scale factor.
+    const probe = tf.zeros([1, referenceSide, referenceSide, 3]) as tf.Tensor4D;
+    const out = this.run(probe);
+    tf.dispose([probe, ...out.scores, ...out.bins]);
   }
 
   private planConv(

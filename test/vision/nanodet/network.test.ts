@@ -18,7 +18,7 @@ before(async () => {
   await initBackend('wasm');
   const a = await readGraphArtifacts('models/coco/nanodet.json');
   graph = await openGraphModel(a);
-  net = new NanoDetNetwork(a.topology.node, graph.weights, 80, 44);
+  net = new NanoDetNetwork(a.topology.node, graph.weights, 80, 44, 416);
 });
 after(() => graph.dispose());
 
@@ -54,6 +54,15 @@ for (const photo of ['test/fixtures/astronaut.jpg', 'test/fixtures/camera.jpg'])
 }
 
 test('kestrel\'s pass runs other sizes and batches, and a batch gives each image its own answer', async () => {
+  // A fresh network whose first run is at another size than the graph's: its resizes must still scale by 2.
+  const a0 = await readGraphArtifacts('models/coco/nanodet.json');
+  const g0 = await openGraphModel(a0);
+  const fresh = new NanoDetNetwork(a0.topology.node, g0.weights, 80, 44, 416);
+  const x0 = tf.zeros([1, 320, 320, 3]) as tf.Tensor4D;
+  const r0 = fresh.run(x0);
+  assert.deepEqual(r0.scores.map((t) => t.shape[1]), [1600, 400, 100]);
+  tf.dispose([x0, ...r0.scores, ...r0.bins]);
+  g0.dispose();
   const before = tf.memory().numTensors;
   const a = await input('test/fixtures/astronaut.jpg', 320);
   const b = await input('test/fixtures/camera.jpg', 320);
