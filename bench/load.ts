@@ -25,6 +25,8 @@ const USAGE = `usage: npm run bench:load -- [options]
   --leak-concurrency C  connections for the memory/tensor check (default 8)
   --warmup N            requests before measuring (default 200)
   --size PX             side of the square test JPEG (default 128)
+  --photo WxH           post a real photograph (test/fixtures/astronaut.jpg) scaled to W×H instead, e.g. 4000x2700
+  --probe-ms N          /healthz probe interval during each level (default 20); its p99 and worst are reported
   --out FILE            JSON results (default bench/load.json)
   --dist                run the built server (dist/src/server/server.js) instead of src/ via tsx
 Server settings come from the environment as usual (KESTREL_BACKEND, KESTREL_INFERENCE_QUEUE, ...).`;
@@ -37,6 +39,8 @@ const { values: opts } = parseArgs({
     'leak-concurrency': { type: 'string', default: '8' },
     warmup: { type: 'string', default: '200' },
     size: { type: 'string', default: '128' },
+    photo: { type: 'string' },
+    'probe-ms': { type: 'string', default: '20' },
     out: { type: 'string', default: 'bench/load.json' },
     dist: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -61,6 +65,12 @@ const leakRequests = Math.round(positive('leak-requests', opts['leak-requests'],
 const leakConcurrency = Math.round(positive('leak-concurrency', opts['leak-concurrency']));
 const warmup = Math.round(positive('warmup', opts.warmup, 0));
 const size = Math.round(positive('size', opts.size, 8));
+const probeMs = Math.round(positive('probe-ms', opts['probe-ms'], 1));
+const photo = opts.photo?.match(/^(\d+)x(\d+)$/);
+if (opts.photo && !photo) {
+  console.error(`bench:load: --photo must be WxH, got "${opts.photo}"\n${USAGE}`);
+  process.exit(2);
+}
 
 /** Live tfjs tensors in the server process: the main thread plus every inference worker. */
 const TENSOR_GAUGE = 'kestrel_tensors_live';
@@ -86,6 +96,48 @@ async function testJpeg(side: number): Promise<Buffer> {
     raw[i] = (((px % side) * 2 + Math.floor(px / side)) & 0xff) ^ ((s >>> 16) & 31);
   }
   return sharp(raw, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+}
+
+/** A real photograph at a camera's resolution: what DeepStack-style clients post (and what is dear to decode). */
+async function photoJpeg(width: number, height: number): Promise<Buffer> {
+  return sharp('test/fixtures/astronaut.jpg').resize(width, height, { fit: 'cover', kernel: 'cubic' }).jpeg({ quality: 92 }).toBuffer();
+}
+
+/**
+ * While a level runs: /healthz every probeMs (its latency is what a liveness probe sees) and the server's
+ * resident memory every 250 ms (its peak).
+ */
+function probe(base: string): { stop(): Promise<{ healthzP99Ms: number; healthzMaxMs: number; healthzN: number; healthzFailures: number; peakRssMiB: number }> } {
+  const lat: number[] = [];
+  let failures = 0;
+  let peak = 0;
+  let running = true;
+  const health = (async () => {
+    while (running) {
+      const t0 = performance.now();
+      const r = await fetch(`${base}/healthz`).catch(() => undefined);
+      if (r) await r.arrayBuffer();
+      if (!r || r.status !== 200) failures++;
+      lat.push(performance.now() - t0);
+      await new Promise((res) => setTimeout(res, probeMs));
+    }
+  })();
+  const memory = (async () => {
+    while (running) {
+      const g = await gauges(base).catch(() => undefined);
+      if (g && g.rssBytes > peak) peak = g.rssBytes;
+      await new Promise((res) => setTimeout(res, 250));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await Promise.all([health, memory]);
+      const s = [...lat].sort((a, b) => a - b);
+      const at = (q: number) => (s.length ? s[Math.min(s.length - 1, Math.floor((q / 100) * s.length))] : Number.NaN);
+      return { healthzP99Ms: +at(99).toFixed(1), healthzMaxMs: +(s[s.length - 1] ?? Number.NaN).toFixed(1), healthzN: s.length, healthzFailures: failures, peakRssMiB: +(peak / 2 ** 20).toFixed(1) };
+    },
+  };
 }
 
 function startServer(port: number): { child: ChildProcess; output: () => string } {
@@ -183,7 +235,8 @@ function outcome(r: Result, cpuSeconds: number): Outcome {
   };
 }
 
-const body = await testJpeg(size);
+const body = photo ? await photoJpeg(Number(photo[1]), Number(photo[2])) : await testJpeg(size);
+const imageText = photo ? `${photo[1]}×${photo[2]} photograph` : `${size}×${size}`;
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const url = `${base}/v1/detect`;
@@ -209,19 +262,25 @@ try {
   if (!Array.isArray(answer.detections)) throw new Error(`unexpected answer: ${firstBody.slice(0, 500)}`);
   console.log(
     `server: ${opts.dist ? 'dist' : 'tsx src'}, backend ${info.backend?.name ?? '?'}, model ${answer.model}/${answer.head}, ready in ${startupMs} ms; ` +
-      `image ${size}×${size} JPEG, ${body.length} bytes; ${cpus().length} CPUs, load average ${loadavg()[0].toFixed(2)}`,
+      `image ${imageText} JPEG, ${body.length} bytes; ${cpus().length} CPUs, load average ${loadavg()[0].toFixed(2)}`,
   );
 
   if (warmup > 0) await autocannon({ url, method: 'POST', headers, body, connections: Math.min(8, warmup), amount: warmup, timeout: 30 });
 
-  const results: ({ concurrency: number } & Outcome)[] = [];
+  type Probed = Awaited<ReturnType<ReturnType<typeof probe>['stop']>>;
+  const results: ({ concurrency: number; maxMs: number } & Outcome & Probed)[] = [];
   for (const c of levels) {
     const before = await gauges(base);
+    const p = probe(base);
     const r = await autocannon({ url, method: 'POST', headers, body, connections: c, duration: durationS, timeout: 30 });
+    const probed = await p.stop();
     const after = await gauges(base);
-    const o = { concurrency: c, ...outcome(r, after.cpuSeconds - before.cpuSeconds) };
+    const o = { concurrency: c, ...outcome(r, after.cpuSeconds - before.cpuSeconds), maxMs: r.latency.max, ...probed };
     results.push(o);
-    console.log(`c=${c}: ${o.rps.toFixed(1)} req/s, p50 ${o.p50Ms} ms, p99 ${o.p99Ms} ms, ${o.ok} ok, ${o.status503} × 503, ${o.errors} errors ${o.errors ? JSON.stringify(o.errorDetail) : ''}`);
+    console.log(
+      `c=${c}: ${o.rps.toFixed(1)} req/s, p50 ${o.p50Ms} ms, p99 ${o.p99Ms} ms, worst ${o.maxMs} ms, ${o.ok} ok, ${o.status503} × 503, ${o.errors} errors ${o.errors ? JSON.stringify(o.errorDetail) : ''}; ` +
+        `/healthz p99 ${o.healthzP99Ms} ms, worst ${o.healthzMaxMs} ms (${o.healthzN} probes, ${o.healthzFailures} failed); peak RSS ${o.peakRssMiB} MiB`,
+    );
   }
 
   let leak: Record<string, unknown> | undefined;
@@ -265,7 +324,7 @@ try {
     backend: info.backend?.name ?? null,
     versions: info.versions ?? {},
     model: `${answer.model}/${answer.head}`,
-    image: { width: size, height: size, format: 'jpeg', bytes: body.length },
+    image: { width: photo ? Number(photo[1]) : size, height: photo ? Number(photo[2]) : size, format: 'jpeg', bytes: body.length, photograph: Boolean(photo) },
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', loadAverage: loadavg().map((x) => +x.toFixed(2)) },
     env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('KESTREL_') && k !== 'KESTREL_API_KEY')),
     durationS,
@@ -279,9 +338,9 @@ try {
 
   // For README's "Load" section.
   const n = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-  console.log(`\n| concurrency | req/s (2xx) | p50 ms | p99 ms | server CPU ms/req | 503 | errors |`);
-  console.log(`| ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
-  for (const r of results) console.log(`| ${r.concurrency} | ${n(r.rps, 1)} | ${n(r.p50Ms)} | ${n(r.p99Ms)} | ${n(r.serverCpuMsPerRequest, 1)} | ${n(r.status503)} | ${n(r.errors)} |`);
+  console.log(`\n| concurrency | req/s (2xx) | p50 ms | p99 ms | worst ms | server CPU ms/req | 503 | errors | /healthz p99 ms | /healthz worst ms | peak RSS MiB |`);
+  console.log(`| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
+  for (const r of results) console.log(`| ${r.concurrency} | ${n(r.rps, 1)} | ${n(r.p50Ms)} | ${n(r.p99Ms)} | ${n(r.maxMs)} | ${n(r.serverCpuMsPerRequest, 1)} | ${n(r.status503)} | ${n(r.errors)} | ${n(r.healthzP99Ms, 1)} | ${n(r.healthzMaxMs, 1)} | ${n(r.peakRssMiB, 1)} |`);
   if (leak) {
     const rss = leak.rssMiB as number[];
     const t = leak.tensors as number[];
@@ -289,7 +348,7 @@ try {
     console.log(`| ---: | ---: | ---: | ---: |`);
     console.log(`| ${n(leak.requests as number)} | ${rss[0]} → ${rss[1]} → ${rss[2]} | ${t[0]} → ${t[1]} → ${t[2]} | ${n(leak.errors as number)} |`);
   }
-  console.log(`\n${report.date}, ${report.backend} backend, ${report.model}, ${size}×${size} JPEG, load average ${report.machine.loadAverage[0]}; JSON: ${opts.out}`);
+  console.log(`\n${report.date}, ${report.backend} backend, ${report.model}, ${imageText} JPEG, load average ${report.machine.loadAverage[0]}; JSON: ${opts.out}`);
 } catch (err) {
   console.error(`bench:load: ${err instanceof Error ? err.message : String(err)}`);
   process.exitCode = 1;

@@ -37,16 +37,18 @@ const HELP = `npm run bench -- [options]
   --cpu-concurrency LIST  connections on the cpu backend (default 1,4)
   --backends LIST         wasm,cpu[,tensorflow] (default: wasm,cpu, plus tensorflow when tfjs-node loads)
   --modes LIST            inprocess,single,batched (default all three)
-  --targets LIST          model:head pairs (default kestrel-fmnist:yolo,ssd,sliding-window and faces:yolo,ssd;
+  --targets LIST          model:head pairs (default coco:gfl, coco:gfl@320, kestrel-fmnist:yolo,ssd,sliding-window, faces:yolo,ssd;
                           the cpu backend runs only the first target); a head ending in +rc asks for the
-                          model's region classifier (regionClassifier=true), e.g. kestrel-fmnist:ssd+rc
+                          model's region classifier (regionClassifier=true), e.g. kestrel-fmnist:ssd+rc; @N asks for
+                          input size N (speed mode), e.g. coco:gfl@320. COCO targets post a 640×480 photograph,
+                          the others a 128×128 JPEG
   --workers N             worker threads for single/batched (default: cores = ${availableParallelism()})
   --batch-max N           KESTREL_BATCH_MAX for batched (default 8)
   --batch-wait-ms N       KESTREL_BATCH_WAIT_MS for batched (default 2)
   --out FILE              JSON results (default bench/results/throughput.json)
   --help`;
 
-const DEFAULT_TARGETS = 'kestrel-fmnist:yolo,kestrel-fmnist:ssd,kestrel-fmnist:sliding-window,faces:yolo,faces:ssd';
+const DEFAULT_TARGETS = 'coco:gfl,coco:gfl@320,kestrel-fmnist:yolo,kestrel-fmnist:ssd,kestrel-fmnist:sliding-window,faces:yolo,faces:ssd';
 const { values: o } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -98,10 +100,13 @@ const settings = {
   backends: (o.backends ? list(o.backends) : quick ? ['wasm'] : ['wasm', 'cpu', ...(tfjsNodePresent ? ['tensorflow'] : [])]) as BackendName[],
   modes: list(o.modes ?? (quick ? 'single,batched' : 'inprocess,single,batched')),
   targets: list(o.targets ?? (quick ? 'kestrel-fmnist:yolo' : DEFAULT_TARGETS)).map((t) => {
-    const [model, spec] = t.split(':');
+    const [model, rest] = t.split(':');
+    const [spec, sizeText] = (rest ?? '').split('@');
     const head = spec?.replace(/\+rc$/, '');
     if (!model || !head) throw new Error(`--targets: "${t}" is not model:head`);
-    return { model, head, regionClassifier: spec !== head };
+    const size = sizeText ? Number(sizeText) : undefined;
+    if (size !== undefined && !(Number.isInteger(size) && size > 0)) throw new Error(`--targets: "${t}": the size after @ must be a whole number`);
+    return { model, head, regionClassifier: spec !== head, size };
   }),
   workers: positive('workers', Number(o.workers)),
   batchMax: positive('batch-max', Number(o['batch-max'])),
@@ -124,6 +129,9 @@ type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const jpeg = await sharp(join(ROOT, 'test/fixtures/camera.jpg')).resize(128, 128, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer();
+// Photographs for the models made for them (the COCO detector): a 640×480 JPEG, a typical camera frame.
+const photo640 = await sharp(join(ROOT, 'test/fixtures/camera.jpg')).resize(640, 480, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer();
+const bodyFor = (t: Target): Buffer => (t.model === 'coco' ? photo640 : jpeg);
 
 async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -240,6 +248,7 @@ interface Point {
   model: string;
   head: string;
   regionClassifier: boolean;
+  size?: number;
   concurrency: number;
   seconds: number;
   imagesPerSecond: number;
@@ -256,14 +265,16 @@ interface Target {
   model: string;
   head: string;
   regionClassifier: boolean;
+  /** Input side asked for (speed mode); the model's default when absent. */
+  size?: number;
 }
 
 async function load(url: string, t: Target, connections: number, seconds: number) {
   return autocannon({
-    url: `${url}/v1/detect?model=${encodeURIComponent(t.model)}&head=${encodeURIComponent(t.head)}${t.regionClassifier ? '&regionClassifier=true' : ''}`,
+    url: `${url}/v1/detect?model=${encodeURIComponent(t.model)}&head=${encodeURIComponent(t.head)}${t.regionClassifier ? '&regionClassifier=true' : ''}${t.size ? `&size=${t.size}` : ''}`,
     method: 'POST',
     headers: { 'content-type': 'image/jpeg' },
-    body: jpeg,
+    body: bodyFor(t),
     connections,
     duration: seconds,
     timeout: 60,
@@ -371,7 +382,7 @@ for (const { backend } of computes) {
             requests += p.ok + p.non2xx;
             points.push(p);
             console.log(
-              `${backend.padEnd(10)} ${mode.padEnd(9)} ${`${t.model}/${t.head}${t.regionClassifier ? '+rc' : ''}`.padEnd(29)} c=${String(c).padEnd(3)} ${p.imagesPerSecond.toFixed(1).padStart(7)} img/s  p50 ${p.p50Ms.toFixed(1).padStart(7)} ms  p99 ${p.p99Ms.toFixed(1).padStart(7)} ms  batch ${p.meanBatch.toFixed(2)}  /healthz p99 ${p.healthz.p99Ms.toFixed(1)} ms${p.non2xx || p.errors ? `  (${p.non2xx} non-2xx, ${p.errors} errors)` : ''}${p.ok === 0 ? '  (no answer within the window: raise the duration)' : ''}`,
+              `${backend.padEnd(10)} ${mode.padEnd(9)} ${`${t.model}/${t.head}${t.regionClassifier ? '+rc' : ''}${t.size ? `@${t.size}` : ''}`.padEnd(29)} c=${String(c).padEnd(3)} ${p.imagesPerSecond.toFixed(1).padStart(7)} img/s  p50 ${p.p50Ms.toFixed(1).padStart(7)} ms  p99 ${p.p99Ms.toFixed(1).padStart(7)} ms  batch ${p.meanBatch.toFixed(2)}  /healthz p99 ${p.healthz.p99Ms.toFixed(1)} ms${p.non2xx || p.errors ? `  (${p.non2xx} non-2xx, ${p.errors} errors)` : ''}${p.ok === 0 ? '  (no answer within the window: raise the duration)' : ''}`,
             );
           }
         }
@@ -408,7 +419,7 @@ const table = [
   '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...rows.map(
     (r) =>
-      `| ${r.backend} | ${r.mode} | ${r.model} / ${r.head}${r.regionClassifier ? ' + region classifier' : ''} | ${r.concurrency} | ${fmt(r.imagesPerSecond)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.meanBatch, 2)} | ${fmt(r.healthz.p99Ms)} | ${Number.isFinite(r.gflops) ? `${fmt(r.gflops)} (${fmt((100 * r.gflops) / r.peakGflops, 0)} %)` : '–'} |`,
+      `| ${r.backend} | ${r.mode} | ${r.model} / ${r.head}${r.regionClassifier ? ' + region classifier' : ''}${r.size ? ` @ ${r.size}` : ''} | ${r.concurrency} | ${fmt(r.imagesPerSecond)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.meanBatch, 2)} | ${fmt(r.healthz.p99Ms)} | ${Number.isFinite(r.gflops) ? `${fmt(r.gflops)} (${fmt((100 * r.gflops) / r.peakGflops, 0)} %)` : '–'} |`,
   ),
 ].join('\n');
 

@@ -271,6 +271,24 @@ export async function detectMany(
   images: readonly Uint8Array[],
   signal?: AbortSignal,
 ): Promise<(DetectResult | ProblemError)[]> {
+  // A place in the inference queue first: when the engine is full the answer is a 503 that cost no decode,
+  // so clients retrying against an overloaded server cannot turn refusals into a decoding loop.
+  const release = ctx.engine.reserve();
+  try {
+    return await decodeAndDetect(ctx, prep, images, release, signal);
+  } finally {
+    release();
+  }
+}
+
+/** The pipeline proper; `queued` gives the reserved place back in the same tick as the job is queued. */
+async function decodeAndDetect(
+  ctx: DetectContext,
+  prep: PreparedRequest,
+  images: readonly Uint8Array[],
+  queued: () => void,
+  signal?: AbortSignal,
+): Promise<(DetectResult | ProblemError)[]> {
   const { model, head, keep, options, inputSize } = prep;
   const decoded: (DecodedImage | ProblemError)[] = [];
   const decodeMs: number[] = [];
@@ -297,6 +315,7 @@ export async function detectMany(
       good.forEach((d, i) => pixels.set(d.pixels, i * plane));
     }
     const t0 = performance.now();
+    queued();
     cands = await ctx.engine.detect({ model, head, pixels, batch: good.length, inputSize, scoreThreshold: prep.scoreThreshold, regionClassifier: prep.regionClassifier, signal });
     inferenceMs = ms(t0);
   }

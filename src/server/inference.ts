@@ -34,6 +34,12 @@ export interface EngineStats {
 export interface InferenceEngine {
   readonly name: string;
   detect(job: DetectJob): Promise<Candidates[]>;
+  /**
+   * Holds a place in the queue for a job whose images are still being decoded, so that a request the
+   * engine could not take is refused (EngineOverloadedError) before it costs a decode. The returned
+   * function gives the place back; call it just before detect(), or when the request fails first.
+   */
+  reserve(): () => void;
   stats(): EngineStats;
   close(): Promise<void>;
 }
@@ -61,6 +67,16 @@ export class InferenceTimeoutError extends EngineOverloadedError {
     super(`the inference deadline of ${timeoutMs} ms passed before the job finished (server busy); retry later`, 1);
     this.name = 'InferenceTimeoutError';
   }
+}
+
+/** A release function that runs its undo once however often it is called. */
+export function releaseOnce(undo: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    undo();
+  };
 }
 
 export const abortError = (signal: AbortSignal): Error => (signal.reason instanceof InferenceTimeoutError ? signal.reason : new JobAbortedError());
@@ -157,6 +173,8 @@ export class InProcessEngine implements InferenceEngine {
   private readonly maxQueue: number;
   private readonly timeoutMs: number;
   private active = 0;
+  /** Places held by requests still decoding (reserve()). */
+  private reserved = 0;
   private readonly waiting: { start: () => void; job: DetectJob; reject: (e: Error) => void }[] = [];
   private counts = { completed: 0, failed: 0, rejected: 0 };
   private closed = false;
@@ -173,6 +191,17 @@ export class InProcessEngine implements InferenceEngine {
     if (job.batch < 1) return [];
     checkJobPixels(job);
     return withDeadline(job, this.timeoutMs, (j) => this.run(j));
+  }
+
+  reserve(): () => void {
+    if (this.closed) throw new EngineOverloadedError('the inference engine is shutting down', 5);
+    const free = this.concurrency - this.active;
+    if (this.waiting.length + this.reserved >= this.maxQueue + Math.max(0, free)) {
+      this.counts.rejected++;
+      throw new EngineOverloadedError(`inference queue full (${this.maxQueue} waiting)`);
+    }
+    this.reserved++;
+    return releaseOnce(() => this.reserved--);
   }
 
   private async run(job: DetectJob): Promise<Candidates[]> {
@@ -199,7 +228,7 @@ export class InProcessEngine implements InferenceEngine {
       this.active++;
       return Promise.resolve();
     }
-    if (this.waiting.length >= this.maxQueue) {
+    if (this.waiting.length + this.reserved >= this.maxQueue) {
       this.counts.rejected++;
       return Promise.reject(new EngineOverloadedError(`inference queue full (${this.maxQueue} waiting)`));
     }

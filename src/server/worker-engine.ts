@@ -21,6 +21,7 @@ import {
   type EngineStats,
   type InferenceEngine,
   type InProcessEngineOptions,
+  releaseOnce,
 } from './inference.js';
 import { addTensorSource, addThreadMemorySource, observeBatch, observeInference, type ThreadMemory } from './plugins/metrics.js';
 import type { FromWorker, RunReply, RunRequest, WorkerInit, WorkerMemory } from './worker-protocol.js';
@@ -123,6 +124,8 @@ export class WorkerEngine implements InferenceEngine {
   private readonly served = new Map<DetectorModel, string>();
   private readonly init: WorkerInit;
   private readonly maxQueue: number;
+  /** Places held by requests still decoding (reserve()). */
+  private reserved = 0;
   private readonly timeoutMs: number;
   private readonly batchMax: number;
   private readonly batchWaitMs: number;
@@ -277,6 +280,17 @@ export class WorkerEngine implements InferenceEngine {
     return withDeadline(job, this.timeoutMs, (j) => this.enqueue(j));
   }
 
+  reserve(): () => void {
+    if (this.closed) throw new EngineOverloadedError('the inference engine is shutting down', 5);
+    const idle = this.slots.filter((s) => this.isIdle(s)).length;
+    if (this.queue.length + this.reserved >= this.maxQueue + idle) {
+      this.counts.rejected++;
+      throw new EngineOverloadedError(`inference queue full (${this.maxQueue} waiting)`);
+    }
+    this.reserved++;
+    return releaseOnce(() => this.reserved--);
+  }
+
   private localEngine(): InProcessEngine {
     this.local ??= new InProcessEngine({ concurrency: 1, maxQueue: this.maxQueue, timeoutMs: this.timeoutMs } satisfies InProcessEngineOptions);
     return this.local;
@@ -285,7 +299,7 @@ export class WorkerEngine implements InferenceEngine {
   private enqueue(job: DetectJob): Promise<Candidates[]> {
     if (job.signal?.aborted) return Promise.reject(abortError(job.signal));
     const name = this.served.get(job.model) as string;
-    if (this.queue.length >= this.maxQueue && !this.slots.some((s) => this.isIdle(s, name))) {
+    if (this.queue.length + this.reserved >= this.maxQueue && !this.slots.some((s) => this.isIdle(s, name))) {
       this.counts.rejected++;
       return Promise.reject(new EngineOverloadedError(`inference queue full (${this.maxQueue} waiting)`));
     }

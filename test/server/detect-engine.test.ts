@@ -51,6 +51,39 @@ test('the in-process engine runs one job at a time, queues up to maxQueue, then 
   await assert.rejects(engine.detect({ model: m, head: 'yolo', pixels: new Uint8Array(5), batch: 1 }), /bytes/);
 });
 
+test('reserve() holds queue places for requests still decoding, and gives each back once', () => {
+  const engine = new InProcessEngine({ concurrency: 1, maxQueue: 1 });
+  // One free slot plus one queue place.
+  const a = engine.reserve();
+  const b = engine.reserve();
+  assert.throws(() => engine.reserve(), EngineOverloadedError);
+  a();
+  a(); // a second call must not free a place twice
+  const c = engine.reserve();
+  assert.throws(() => engine.reserve(), EngineOverloadedError);
+  b();
+  c();
+  assert.equal(engine.stats().rejected, 2);
+});
+
+test('an overloaded engine refuses a request before decoding it: an undecodable body gets 503, not 422', async () => {
+  const m = new GatedDetector();
+  const app = await buildDetectApp({ registry: new FakeRegistry([m]), engine: { concurrency: 1, maxQueue: 0 } });
+  const jpeg = await photo(320, 240, [{ x: 10, y: 10, w: 100, h: 100, colour: '#ffffff' }]);
+  const first = app.inject({ method: 'POST', url: '/v1/detect', payload: jpeg, headers: { 'content-type': 'image/jpeg' } }).then((r) => r);
+  await waitFor(() => m.started >= 1, 'the first forward pass');
+  const broken = Buffer.concat([jpeg.subarray(0, 200), Buffer.alloc(500)]);
+  const refused = await app.inject({ method: 'POST', url: '/v1/detect', payload: broken, headers: { 'content-type': 'image/jpeg' } });
+  assert.equal(refused.statusCode, 503, refused.body);
+  assert.ok(Number(refused.headers['retry-after']) >= 1);
+  m.release();
+  assert.equal((await first).statusCode, 200);
+  // With the slot free again the same broken body is decoded, and refused for what it is.
+  const judged = await app.inject({ method: 'POST', url: '/v1/detect', payload: broken, headers: { 'content-type': 'image/jpeg' } });
+  assert.equal(judged.statusCode, 422, judged.body);
+  await app.close();
+});
+
 test('a queued job whose client went away leaves the queue without running', async () => {
   const m = new GatedDetector({ width: 32, height: 32 });
   const engine = new InProcessEngine({ concurrency: 1, maxQueue: 4 });
