@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // kestrel <command> [subcommand] [options]. Each command lives in src/cli/<name>.ts and exports
 // `run(argv: string[]): Promise<number>` (the exit code); modules load lazily so `kestrel --help` is instant.
-import { pathToFileURL } from 'node:url';
+import { isMain } from './is-main.js';
 
 type CommandModule = { run(argv: string[]): Promise<number> };
 
@@ -45,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
   return mod.run(argv.slice(key.split(' ').length));
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (isMain(import.meta.url)) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {
