@@ -6,7 +6,7 @@ import { loadFmnist } from '../vision/datasets/fmnist.js';
 import { writeScenes } from '../vision/datasets/scenes.js';
 import { numberOption, requiredFlags } from './options.js';
 
-const HELP = `usage: kestrel data scenes --fmnist DIR --out DIR [--seed S] [--train N] [--val N] [--test N] [--size 128]
+export const HELP = `usage: kestrel data scenes --fmnist DIR --out DIR [--seed S] [--train N] [--val N] [--test N] [--size 128]
 
 Writes fmnist-scenes: Fashion-MNIST items (12–96 px, 0–6 per image) on procedural clutter, in the YOLO
 layout (images/{train,val,test}, labels/{...}, classes.txt, data.yaml). Train objects come from the

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import type { Candidates } from '../runtime/models.js';
 import { postprocess } from '../vision/nms.js';
 
-const HELP = `usage: kestrel detect IMAGE... --model NAME|DIR [--head H] [--score X] [--iou X] [--json]
+export const HELP = `usage: kestrel detect IMAGE... --model NAME|DIR [--head H] [--score X] [--iou X] [--json]
 
 Letterboxes each image to the model's input size (grey padding, aspect kept), runs the head, applies
 per-class NMS and prints the boxes in the image's own pixels.

@@ -10,7 +10,7 @@ import { evaluate } from '../text/train.js';
 import { Vocabulary } from '../text/vocab.js';
 import { readModel } from '../text/weights_io.js';
 
-const HELP = `usage: kestrel eval char-rnn --model NAME|DIR --corpus FILE [--json]
+export const HELP = `usage: kestrel eval char-rnn --model NAME|DIR --corpus FILE [--json]
 
 Mean cross-entropy of the model on the last 10% of FILE (the split training holds out), in nats and bits
 per character.

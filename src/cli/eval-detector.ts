@@ -7,7 +7,7 @@ import cliProgress from 'cli-progress';
 import { evaluateHead, type EvalResult } from '../vision/train/run-eval.js';
 import { numberOption, requiredFlags } from './options.js';
 
-const HELP = `usage: kestrel eval detector --model NAME|DIR --data DIR [--head H|all] [--split test] [--json]
+export const HELP = `usage: kestrel eval detector --model NAME|DIR --data DIR [--head H|all] [--split test] [--json]
 
 Runs a detector head over a YOLO-layout split, applies the shared per-class NMS (IoU 0.5) to candidates
 scoring above 0.01 (at most 100 per image) and the shared evaluator, and reports VOC all-point AP at IoU 0.5 (mAP50), COCO AP@[.5:.95] (mAP), COCO AP for small

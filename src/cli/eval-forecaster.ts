@@ -13,7 +13,7 @@ import { resolveTestStart } from '../sequence/split.js';
 import { loadForecasterDir } from '../sequence/store.js';
 import { timeAtFor } from '../sequence/train.js';
 
-const HELP = `usage: kestrel eval forecaster --model NAME --csv FILE --test-from DATE [--json]
+export const HELP = `usage: kestrel eval forecaster --model NAME --csv FILE --test-from DATE [--json]
 
   --model NAME|DIR      models/NAME or a model folder
   --csv FILE            the series (column names default to the ones the model was trained on)

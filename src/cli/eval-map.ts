@@ -6,7 +6,7 @@ import { BOX_FILE_FORMATS, BoxFileError, readEvaluationFolders, type BoxFileForm
 import { evaluateDetections, type Evaluation } from '../vision/eval/map.js';
 import { plotPrCurves } from '../vision/eval/plot.js';
 
-const HELP = `usage: kestrel eval map --gt DIR --det DIR [options]
+export const HELP = `usage: kestrel eval map --gt DIR --det DIR [options]
 
 Mean average precision (PASCAL VOC style) of detections against ground truth.
 One text file per image, the same file name in both folders.
@@ -64,29 +64,24 @@ async function isDir(p: string): Promise<boolean> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        gt: { type: 'string' },
-        det: { type: 'string' },
-        iou: { type: 'string', default: '0.5' },
-        format: { type: 'string', default: 'xywh' },
-        'image-size': { type: 'string' },
-        'pixel-inclusive': { type: 'boolean', default: false },
-        coco: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        plot: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    console.error(`kestrel eval map: ${err instanceof Error ? err.message : String(err)}\n\n${HELP}`);
-    return 2;
-  }
+  // An unknown option throws; kestrel main() answers it with one line, the usage and exit code 2.
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      gt: { type: 'string' },
+      det: { type: 'string' },
+      iou: { type: 'string', default: '0.5' },
+      format: { type: 'string', default: 'xywh' },
+      'image-size': { type: 'string' },
+      'pixel-inclusive': { type: 'boolean', default: false },
+      coco: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      plot: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
   if (values.help) {
     console.log(HELP);
     return 0;

@@ -12,7 +12,7 @@ import { numberOption, requiredFlags } from './options.js';
 import '../vision/backbone/fast-conv.js';
 import '../vision/backbone/batch-norm.js';
 
-const HELP = `usage: kestrel eval region-classifier --model DIR --fmnist DIR [--json] [--write-metrics]
+export const HELP = `usage: kestrel eval region-classifier --model DIR --fmnist DIR [--json] [--write-metrics]
 
 Test accuracy of a region classifier (the folder train region-classifier writes, or a detector's
 region-classifier/): t10k items in freshly rendered fmnist-scenes images cut with exact and with jittered

@@ -5,7 +5,7 @@ import { loadRegistry } from '../runtime/registry.js';
 import type { ModelRegistry } from '../runtime/models.js';
 import { loadConfig } from '../server/config.js';
 
-const HELP = `usage: kestrel models [options]
+export const HELP = `usage: kestrel models [options]
 
 Loads every model in the models folder and lists them; broken ones are reported on stderr.
 

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../server/config.js';
 import { start } from '../server/server.js';
 
-const HELP = `usage: kestrel serve [options]
+export const HELP = `usage: kestrel serve [options]
 
 Serves the models in the models folder over HTTP until SIGTERM/SIGINT.
 

@@ -5,7 +5,7 @@ import { loadFmnist } from '../vision/datasets/fmnist.js';
 import { pretrain } from '../vision/train/pretrain.js';
 import { numberOption, requiredFlags } from './options.js';
 
-const HELP = `usage: kestrel train backbone --fmnist DIR --out DIR [--init-from DIR] [options]
+export const HELP = `usage: kestrel train backbone --fmnist DIR --out DIR [--init-from DIR] [options]
 
 Pre-trains the detector's backbone and neck as a Fashion-MNIST classifier on crops drawn by the
 fmnist-scenes renderer (one train-split item, 10 px to the crop side less 2, anywhere on procedural clutter). A global average

@@ -6,7 +6,7 @@ import { CELLS } from '../text/network.js';
 import { train } from '../text/train.js';
 import type { CellType } from '../runtime/rnn/index.js';
 
-const HELP = `usage: kestrel train char-rnn --corpus FILE --out models/NAME [options]
+export const HELP = `usage: kestrel train char-rnn --corpus FILE --out models/NAME [options]
 
 Trains a character-level recurrent language model. The last 10% of the corpus is validation.
 

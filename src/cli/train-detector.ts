@@ -6,7 +6,7 @@ import { HEADS, type HeadName } from '../vision/detector/config.js';
 import { DEFAULT_AUGMENT, train } from '../vision/train/trainer.js';
 import { numberOption, requiredFlags } from './options.js';
 
-const HELP = `usage: kestrel train detector --data DIR --out models/NAME [--head all|sliding-window|yolo|ssd] [options]
+export const HELP = `usage: kestrel train detector --data DIR --out models/NAME [--head all|sliding-window|yolo|ssd] [options]
 
 Trains the CNN backbone jointly with the chosen heads (default: all three, summed losses) on a dataset in
 the YOLO layout (images/train, labels/train, classes.txt or data.yaml). YOLO anchors come from k-means on

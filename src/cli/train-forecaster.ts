@@ -11,7 +11,7 @@ import { resolveTestStart } from '../sequence/split.js';
 import { trainForecaster } from '../sequence/train.js';
 import { saveModelDir } from '../sequence/store.js';
 
-const HELP = `usage: kestrel train forecaster --csv FILE --column NAME --out models/NAME [options]
+export const HELP = `usage: kestrel train forecaster --csv FILE --column NAME --out models/NAME [options]
 
   --csv FILE            CSV with a header row
   --column NAME         the numeric column to forecast

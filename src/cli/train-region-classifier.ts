@@ -6,7 +6,7 @@ import { regionClassifierSchema } from '../vision/region-classifier/config.js';
 import { trainRegionClassifier } from '../vision/region-classifier/train.js';
 import { numberOption, requiredFlags } from './options.js';
 
-const HELP = `usage: kestrel train region-classifier --fmnist DIR --out DIR [options]
+export const HELP = `usage: kestrel train region-classifier --fmnist DIR --out DIR [options]
 
 Trains the region classifier: a small CNN that reads each detected box's pixels (a square around the box,
 resized to --input px) and gives a class distribution that the detector mixes with its head's. Examples

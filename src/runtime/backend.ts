@@ -1,6 +1,7 @@
 // The one place that decides which tfjs backend runs. Everything else imports `tf` from here
 // so that the same tfjs-core instance (and its kernel registry) is used throughout.
-import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import * as tf from './tf.js';
 
 export { tf };
 
@@ -35,7 +36,7 @@ const loaders: Record<BackendName, Loader> = {
     registerWasmKernels();
   },
   cpu: async () => {
-    // The cpu backend ships inside @tensorflow/tfjs.
+    // Registered when ./tf.js loads @tensorflow/tfjs-backend-cpu.
   },
 };
 
@@ -59,12 +60,14 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
 }
 
 /**
- * Selects the backend: tfjs-node when it loads, else wasm, else cpu. A forced choice that cannot
- * load is an error rather than a silent fallback, so operators notice a broken image.
+ * Selects the backend. `auto` is wasm, else cpu: kestrel's own kernels and fused ops are wasm kernels, and
+ * wasm and cpu are the backends the tests run on. tfjs-node is used only when asked for by name, since no
+ * test here runs on it (its install needs a download these machines cannot make). A forced choice that
+ * cannot load is an error rather than a silent fallback, so operators notice a broken image.
  */
 export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
   if (current && (choice === 'auto' || choice === current.name)) return current;
-  const order: BackendName[] = choice === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [choice];
+  const order: BackendName[] = choice === 'auto' ? ['wasm', 'cpu'] : [choice];
   const skipped: BackendInfo['skipped'] = [];
   for (const name of order) {
     const reason = await tryBackend(name);
@@ -85,8 +88,11 @@ export function backendInfo(): BackendInfo | undefined {
 function versionsOf(name: BackendName): Record<string, string> {
   const v: Record<string, string> = { tfjs: tf.version.tfjs, node: process.versions.node };
   if (name === 'tensorflow') {
-    const tfv = (tf.version as unknown as Record<string, string>)['tfjs-node'];
-    if (tfv) v['tfjs-node'] = tfv;
+    try {
+      v['tfjs-node'] = (createRequire(import.meta.url)('@tensorflow/tfjs-node/package.json') as { version: string }).version;
+    } catch {
+      // Loaded but its package.json is not resolvable (a bundler); the version is then unknown.
+    }
   }
   return v;
 }

@@ -1,22 +1,12 @@
 // Service settings come from the environment only, validated once at start-up so that a typo in a
 // deployment fails loudly, naming the variable, instead of serving with a silent default.
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../runtime/backend.js';
+import { packageRoot } from '../package-root.js';
 
-/** The package root: two levels above this file both in src/ (tsx) and in dist/src/ (built). */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(resolve(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-  return dir;
-}
+export { packageRoot };
 
 const intFrom = (min: number, max: number) =>
   z

@@ -1,5 +1,5 @@
 // Process entry: read config, pick the backend, build the app, listen, and drain on SIGTERM/SIGINT.
-import { pathToFileURL } from 'node:url';
+import { isMain } from '../is-main.js';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { initBackend } from '../runtime/backend.js';
@@ -37,7 +37,7 @@ export async function start(opts: StartOptions = {}): Promise<FastifyInstance> {
   return app;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (isMain(import.meta.url)) {
   start().catch((err: unknown) => {
     // No logger exists yet when config or the backend fails, so this goes to stderr plainly.
     if (err instanceof ConfigError) console.error(`kestrel: ${err.message}`);

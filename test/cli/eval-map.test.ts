@@ -125,7 +125,9 @@ test('usage errors exit 2; --help exits 0; the command is registered as "eval ma
   assert.equal((await cli(() => run(['--gt', root, '--det', root, '--iou', '0.5x']))).code, 2);
   assert.equal((await cli(() => run(['--gt', root, '--det', root, '--format', 'coco']))).code, 2);
   assert.equal((await cli(() => run(['--gt', path.join(root, 'nope'), '--det', root]))).code, 2);
-  assert.equal((await cli(() => run(['--bogus']))).code, 2);
+  const bogus = await cli(() => main(['eval', 'map', '--bogus']));
+  assert.equal(bogus.code, 2);
+  assert.match(bogus.err, /^kestrel eval map: unknown option --bogus\n\nusage: kestrel eval map/);
   const h = await cli(() => main(['eval', 'map', '--help']));
   assert.equal(h.code, 0);
   assert.match(h.out, /kestrel eval map --gt DIR --det DIR/);

@@ -25,10 +25,9 @@ test('forcing cpu selects cpu', () => {
   assert.equal(r.info.name, 'cpu');
 });
 
-test('auto falls back past an unavailable tfjs-node and records why', () => {
+test('auto selects wasm and never tries tfjs-node, which only an explicit choice loads', () => {
   const r = runWith('auto');
   assert.equal(r.status, 0, r.out);
-  const info = r.info;
-  assert.ok(['tensorflow', 'wasm'].includes(info.name));
-  if (info.name === 'wasm') assert.equal(info.skipped[0].name, 'tensorflow');
+  assert.equal(r.info.name, 'wasm');
+  assert.deepEqual(r.info.skipped, []);
 });
