@@ -20,6 +20,7 @@ import type { NanoDetDetector } from '../src/vision/nanodet/model.js';
 import { Registry } from '../src/runtime/registry.js';
 import { InProcessEngine } from '../src/server/inference.js';
 import { DEFAULT_DETECT_LIMITS, detectOne, parseDetectOptions, prepare } from '../src/server/detection.js';
+import { matMulPeak } from './flops.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: o } = parseArgs({
@@ -80,6 +81,30 @@ for (const side of [320, 416, 512]) {
   const px = new Uint8Array(side * side * 3).fill(96);
   bare[`kestrel@${side}`] = await timeIt(() => kestrel.forward(px, 1, side));
   if (side === 416) bare['graph@416'] = await timeIt(() => graphOnly.forward(px, 1, side));
+}
+
+// FLOPs of one pass, counted from the convolutions tfjs actually ran (2 · outputs · kernel · input channels),
+// against the best 1024³ matMul on the same backend: how near the single-thread peak the network already runs.
+async function convFlops(side: number): Promise<number> {
+  const px = new Uint8Array(side * side * 3).fill(96);
+  const info = await tf.profile(async () => {
+    await kestrel.forward(px, 1, side);
+  });
+  let flops = 0;
+  for (const k of info.kernels) {
+    if (k.name !== 'FusedConv2D' && k.name !== 'Conv2D') continue;
+    const [kh, kw, cin] = k.inputShapes[1] as number[];
+    const out = k.outputShapes[0] as number[];
+    flops += 2 * out[0] * out[1] * out[2] * out[3] * kh * kw * cin;
+  }
+  return flops;
+}
+const peak = await matMulPeak(1024, 5);
+const gflops: Record<string, { gflop: number; achievedGflops: number; ofPeak: number }> = {};
+for (const side of [320, 416, 512]) {
+  const f = await convFlops(side);
+  const achieved = f / (bare[`kestrel@${side}`] / 1000) / 1e9;
+  gflops[`kestrel@${side}`] = { gflop: +(f / 1e9).toFixed(2), achievedGflops: +achieved.toFixed(1), ofPeak: +(achieved / (peak.flopsPerSecond / 1e9)).toFixed(2) };
 }
 
 // 2. The in-process pipeline on a 640×480 JPEG, by speed mode.
@@ -151,6 +176,8 @@ const result = {
   runs: RUNS,
   threshold: THRESHOLD,
   bareNetworkMs: bare,
+  matMulPeakGflops: +(peak.flopsPerSecond / 1e9).toFixed(1),
+  convFlops: gflops,
   pipeline640x480Ms: pipeline,
   ratioPipelineToBare416: Math.round((pipeline['kestrel@416'] / bare['kestrel@416']) * 100) / 100,
   photos: rows,
@@ -160,6 +187,7 @@ mkdirSync(dirname(o.out!), { recursive: true });
 writeFileSync(o.out!, JSON.stringify(result, null, 2) + '\n');
 console.log(`backend ${backend.name}, ${RUNS} runs, medians`);
 console.log('bare network ms:', JSON.stringify(bare));
+console.log(`conv GFLOP per pass and achieved GFLOP/s (matMul peak ${result.matMulPeakGflops}):`, JSON.stringify(gflops));
 console.log('pipeline on a 640×480 JPEG, ms:', JSON.stringify(pipeline), `ratio at 416: ${result.ratioPipelineToBare416}`);
 if (humanError) console.log(`@vladmandic/human could not run: ${humanError}`);
 for (const r of rows) console.log(`${r.photo.padEnd(20)} kestrel ${String(r.kestrelMs).padStart(6)} ms  [${r.kestrel.join(', ')}]\n${''.padEnd(20)} human   ${String(r.humanMs ?? '–').padStart(6)} ms  [${(r.human ?? []).join(', ')}]`);
