@@ -57,6 +57,7 @@ export const envSchema = z.object({
   KESTREL_BATCH_WAIT_MS: intFrom(0, 1000).default(2),
   KESTREL_TRUST_PROXY: bool.default(false),
   KESTREL_DOCS: bool.default(true),
+  KESTREL_UI: bool.default(true),
 });
 
 export interface Config {
@@ -88,6 +89,8 @@ export interface Config {
   corsOrigins: string[];
   trustProxy: boolean;
   docs: boolean;
+  /** Serve the try-it page at `/` (static files; it calls the public API like any other client). */
+  ui: boolean;
 }
 
 export class ConfigError extends Error {
@@ -140,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: e.KESTREL_CORS_ORIGINS,
     trustProxy: e.KESTREL_TRUST_PROXY,
     docs: e.KESTREL_DOCS,
+    ui: e.KESTREL_UI,
   };
 }
 
