@@ -6,15 +6,52 @@ const W = 800;
 const H = 360;
 const M = { top: 16, right: 16, bottom: 40, left: 64 };
 
-/** About `count` round tick values (1, 2 or 5 times a power of ten apart) covering [lo, hi]. */
-export function ticks(lo, hi, count = 5) {
+/** Round tick values (1, 2 or 5 times a power of ten apart) covering [lo, hi], about `count` of them. */
+export function ticks(lo, hi, count = 6) {
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / count;
   const p = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw) ?? 10 * p;
+  // The nice step whose tick count comes closest to the one asked for.
+  const step = [1, 2, 5, 10].map((m) => m * p).reduce((best, s) => (Math.abs((hi - lo) / s - count) < Math.abs((hi - lo) / best - count) ? s : best));
   const out = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
   return out;
+}
+
+/**
+ * Positions k in [from, to] (relative to the last observed value) to label on the time axis, at most
+ * `max` of them: whole months or years for dated series, round step counts otherwise.
+ */
+export function timeTicks(end, from, to, max = 8) {
+  const month = /^(\d{4})-(\d{2})/.exec(end ?? '');
+  const day = /^\d{4}-\d{2}-(\d{2})$/.exec(end ?? '');
+  if (month && !day) {
+    const base = Number(month[1]) * 12 + Number(month[2]) - 1;
+    const step = [1, 2, 3, 6, 12, 24, 60, 120, 240, 600].find((s) => (to - from) / s <= max) ?? 1200;
+    const out = [];
+    for (let k = from; k <= to; k++) if ((base + k) % step === 0) out.push(k);
+    return out;
+  }
+  if (day) {
+    const label = calendar(end);
+    const span = to - from;
+    if (span <= max * 14) {
+      const step = [1, 2, 7, 14].find((s) => span / s <= max) ?? 14;
+      const out = [];
+      for (let k = to; k >= from; k -= step) out.unshift(k);
+      return out;
+    }
+    // Longer spans: the first day of every so many months.
+    const step = [1, 2, 3, 6, 12, 24, 60, 120].find((s) => span / 30.44 / s <= max) ?? 240;
+    const out = [];
+    for (let k = from; k <= to; k++) {
+      const d = label(k);
+      const monthIndex = Number(d.slice(0, 4)) * 12 + Number(d.slice(5, 7)) - 1;
+      if (d.endsWith('-01') && monthIndex % step === 0) out.push(k);
+    }
+    return out;
+  }
+  return ticks(from, to, max - 2).filter((k) => Number.isInteger(k));
 }
 
 /**
@@ -80,8 +117,7 @@ export function forecastChart({ history, forecast, lower, upper, end, shown = 24
     );
   }
   const label = calendar(end);
-  const xs = ticks(-(n - 1), h, 6).filter((k) => Number.isInteger(k));
-  for (const k of xs) {
+  for (const k of timeTicks(label ? end : undefined, -(n - 1), h)) {
     grid.append(svg('text', { x: x(n - 1 + k), y: H - M.bottom + 18, 'text-anchor': 'middle' }, label ? label(k) : String(k)));
   }
   grid.append(svg('line', { class: 'axis', x1: M.left, x2: W - M.right, y1: H - M.bottom, y2: H - M.bottom }));

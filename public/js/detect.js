@@ -196,6 +196,13 @@ export function initDetect() {
       );
     });
     boxes.replaceChildren(...groups);
+    // The tags were sized from an estimate; now that the text is laid out, fit them to it.
+    for (const g of groups) {
+      const text = g.querySelector('text');
+      const tag = g.querySelector('.tag');
+      const w = text.getComputedTextLength();
+      if (w > 0) tag.setAttribute('width', String(w + fs * 0.6));
+    }
   }
 
   function fillTable(detections) {

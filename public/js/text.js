@@ -16,6 +16,7 @@ export function initText() {
   const stopButton = $('text-stop');
   const errorBox = $('text-error');
   const result = $('text-result');
+  const echo = $('text-echo');
   const output = $('text-output');
   const meta = $('text-meta');
 
@@ -43,6 +44,8 @@ export function initText() {
     const body = { prompt: prompt.value, length: Number(length.value), temperature: Number(temperature.value) };
     if (modelSel.value) body.model = modelSel.value;
     if (seed.value !== '') body.seed = Number(seed.value);
+    // The prompt is shown (greyed) before the passage so it reads as the continuation it is.
+    echo.textContent = prompt.value;
     output.textContent = '';
     meta.textContent = 'Generating…';
     result.hidden = false;

@@ -335,6 +335,7 @@ test('text: the passage appears as the server sends it, before the stream ends',
   gated.release();
   await page.waitForFunction(() => /finished: length/.test(document.querySelector('#text-meta')?.textContent ?? ''), { timeout: 20_000 });
   assert.equal(await page.$eval('#text-output', (n) => n.textContent), first + rest);
+  assert.equal(await page.$eval('#text-echo', (n) => n.textContent), await page.$eval('#text-prompt', (n) => n.value), 'the prompt is shown before the passage');
   assert.equal(await page.$eval('#text-output', (n) => n.getAttribute('aria-busy')), null);
   assert.deepEqual(problems, []);
   await page.close();
