@@ -204,6 +204,13 @@ test('detect: an uploaded photo gets the API answer drawn box for box over it an
   assert.equal(speedShown, sizes.length > 1, `sizes ${JSON.stringify(sizes)}`);
   assert.equal(new URL(nres.url()).searchParams.has('size'), sizes.length > 1);
 
+  // A file that is not an image: the API's problem document is shown as a sentence.
+  const refused = page.waitForResponse(isPost('/v1/detect'));
+  await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(resolve('package.json'));
+  assert.equal((await refused).status(), 415);
+  await page.waitForSelector('#detect-error:not([hidden])');
+  assert.match(await page.$eval('#detect-error', (n) => n.textContent ?? ''), /\(415\): /);
+
   assert.deepEqual(problems, []);
   await page.close();
 });
