@@ -298,21 +298,25 @@ test('detect on a phone-width screen: nothing overflows sideways, the boxes stil
  * A char-rnn that sends `first`, then holds the stream open until released, then sends `rest`: while
  * it waits, only a page that shows events as they arrive can have `first` on screen.
  */
-function gatedCharRnn(first: string, rest: string): { model: CharRnnModel; release: () => void } {
+function gatedCharRnn(first: string, rest: string): { model: CharRnnModel; release: () => void; aborted: Promise<void> } {
   let release = () => {};
   const gate = new Promise<void>((r) => (release = r));
+  let onAbort = () => {};
+  const aborted = new Promise<void>((r) => (onAbort = r));
   const vocabulary = [...new Set(first + rest + 'ROMEO:\n')].join('');
   const model: CharRnnModel = {
     kind: 'char-rnn',
     manifest: manifestSchema.parse({ name: 'gated', kind: 'char-rnn', version: '1', files: ['weights.bin'], input: { vocabulary } }),
     vocabulary,
     async generate(opts) {
+      opts.signal?.addEventListener('abort', onAbort);
       let text = '';
       for (const ch of first) {
         text += ch;
         opts.onToken?.(ch);
       }
-      await gate;
+      await Promise.race([gate, aborted]);
+      if (opts.signal?.aborted) return { text, finishReason: 'aborted' };
       for (const ch of rest) {
         text += ch;
         opts.onToken?.(ch);
@@ -324,7 +328,7 @@ function gatedCharRnn(first: string, rest: string): { model: CharRnnModel; relea
     },
     dispose() {},
   };
-  return { model, release };
+  return { model, release, aborted };
 }
 
 test('text: the passage appears as the server sends it, before the stream ends', { skip: noBrowser }, async () => {
@@ -344,6 +348,25 @@ test('text: the passage appears as the server sends it, before the stream ends',
   assert.equal(await page.$eval('#text-output', (n) => n.textContent), first + rest);
   assert.equal(await page.$eval('#text-echo', (n) => n.textContent), await page.$eval('#text-prompt', (n) => n.value), 'the prompt is shown before the passage');
   assert.equal(await page.$eval('#text-output', (n) => n.getAttribute('aria-busy')), null);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('text: Stop closes the stream, and the server stops sampling', { skip: noBrowser }, async () => {
+  const first = 'Now is the winter';
+  const gated = gatedCharRnn(first, ' of our discontent');
+  const base = await serve(undefined, registryOf([gated.model]));
+  const { page, problems } = await open(base);
+  await waitForModels(page, '#text-model');
+  await page.click('#tab-text');
+  await page.click('#text-run');
+  await page.waitForFunction((t) => document.querySelector('#text-output').textContent === t, { timeout: 20_000 }, first);
+  await page.click('#text-stop');
+  await gated.aborted;
+  await page.waitForFunction(() => /Stopped after/.test(document.querySelector('#text-meta')?.textContent ?? ''));
+  assert.equal(await page.$eval('#text-meta', (n) => n.textContent), `Stopped after ${first.length} characters.`);
+  assert.equal(await page.$eval('#text-error', (n) => n.hidden), true, 'stopping is not an error');
+  assert.equal(await page.$eval('#text-run', (n) => n.disabled), false);
   assert.deepEqual(problems, []);
   await page.close();
 });
