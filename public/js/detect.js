@@ -86,9 +86,14 @@ export function initDetect() {
     });
   }
   for (const type of ['dragleave', 'drop']) drop.addEventListener(type, () => drop.classList.remove('over'));
-  drop.addEventListener('drop', (e) => {
+  // A file dropped anywhere else would make the browser navigate away to it; on the page it counts too.
+  document.addEventListener('dragover', (e) => e.preventDefault());
+  document.addEventListener('drop', (e) => {
     e.preventDefault();
-    choose(e.dataTransfer?.files?.[0]);
+    const file = e.dataTransfer?.files?.[0];
+    if (!file) return;
+    $('tab-detect').click();
+    choose(file);
   });
   document.addEventListener('paste', (e) => {
     const item = [...(e.clipboardData?.items ?? [])].find((it) => it.kind === 'file' && it.type.startsWith('image/'));

@@ -5,7 +5,7 @@
 // without the models a check needs, the tests skip and say why.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -30,6 +30,10 @@ declare const window: any;
 declare const localStorage: any;
 declare const sessionStorage: any;
 declare const Image: any;
+declare const DataTransfer: any;
+declare const DragEvent: any;
+declare const ClipboardEvent: any;
+declare const File: any;
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 const noBrowser = existsSync(CHROMIUM) ? false : `no chromium executable at ${CHROMIUM} (install Debian's chromium or set CHROMIUM_PATH; CI installs it)`;
@@ -262,6 +266,36 @@ test('detect: "blur faces" shows the faces model\'s blurred photo with the JSON 
   }, answer.detections[0].box);
   assert.ok(differs > 2, `mean absolute pixel difference inside the face box: ${differs}`);
   await shot(page, 'detect-blur.png');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('detect: a photo dropped on the page or pasted into it is sent like a chosen one', { skip: noBrowser }, async (t) => {
+  if (!has('detector')) return t.skip(`no detector in ${MODELS}`);
+  const base = await serve();
+  const { page, problems } = await open(base);
+  await waitForModels(page, '#detect-model');
+  const bytes = readFileSync('test/fixtures/camera.jpg').toString('base64');
+  for (const how of ['drop', 'paste']) {
+    const answered = page.waitForResponse(isPost('/v1/detect'));
+    // The same events a person's drag or Ctrl+V fires, carrying the file in a DataTransfer.
+    await page.evaluate(
+      (b64, kind) => {
+        const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([data], 'camera.jpg', { type: 'image/jpeg' }));
+        const target = document.querySelector(kind === 'drop' ? '#drop' : 'body');
+        target.dispatchEvent(kind === 'drop' ? new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }) : new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }));
+      },
+      bytes,
+      how,
+    );
+    const res = await answered;
+    assert.equal(res.status(), 200, how);
+    const answer = (await res.json()) as DetectAnswer;
+    assert.deepEqual(answer.image, { width: 512, height: 512 }, how);
+    await page.waitForFunction((n) => document.querySelectorAll('#detect-boxes g.det').length === n && !document.querySelector('#detect-result').hasAttribute('aria-busy'), {}, answer.detections.length);
+  }
   assert.deepEqual(problems, []);
   await page.close();
 });
