@@ -300,6 +300,42 @@ test('detect: a photo dropped on the page or pasted into it is sent like a chose
   await page.close();
 });
 
+test('detect: a model that reports several input sizes gets a speed choice, sent as size', { skip: noBrowser }, async (t) => {
+  if (!has('detector')) return t.skip(`no detector in ${MODELS}`);
+  const base = await serve();
+  const name = registry?.defaultOf('detector')?.manifest.name ?? '';
+  const detail = (await (await fetch(new URL(`v1/models/${name}`, base))).json()) as { sizes?: number[]; input: { width?: number } };
+  // A model that has no sizes of its own is given three in its answer, so the page's side can be checked.
+  const own = (detail.sizes?.length ?? 0) > 1;
+  const sizes = own ? [...(detail.sizes ?? [])].sort((a, b) => a - b) : [96, 128, 160];
+  const { page, problems } = await open('about:blank');
+  if (!own) {
+    await page.setRequestInterception(true);
+    page.on('request', (req) => {
+      if (new URL(req.url()).pathname === `/v1/models/${name}`) void req.respond({ status: 200, contentType: 'application/json', body: JSON.stringify({ ...detail, sizes: [160, 96, 128] }) });
+      else void req.continue();
+    });
+  }
+  await page.goto(base, { waitUntil: 'load' });
+  await page.waitForSelector('#detect-size-field:not([hidden])');
+  const options = await page.$$eval('#detect-size option', (os) => os.map((o) => [o.value, o.textContent]));
+  assert.deepEqual(
+    options.map((o) => Number(o[0])),
+    sizes,
+  );
+  assert.match(options[0][1] ?? '', /fastest/);
+  assert.match(options[options.length - 1][1] ?? '', /most accurate/);
+  await page.select('#detect-size', String(sizes[0]));
+  const answered = page.waitForResponse(isPost('/v1/detect'));
+  const input = await page.$('#detect-file');
+  await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(resolve('test/fixtures/camera.jpg'));
+  const res = await answered;
+  assert.equal(new URL(res.url()).searchParams.get('size'), String(sizes[0]));
+  assert.equal(res.status(), 200);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('detect on a phone-width screen: nothing overflows sideways, the boxes still line up', { skip: noBrowser }, async (t) => {
   if (!has('detector')) return t.skip(`no detector in ${MODELS}`);
   const base = await serve();
