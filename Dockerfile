@@ -38,6 +38,7 @@ COPY package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY models ./models
+COPY public ./public
 USER node
 EXPOSE 8080
 # Kept only in docker-format images (podman and buildah drop it from OCI ones; docker:build asks for docker format).

@@ -14,6 +14,7 @@ import { ProblemError } from './errors.js';
 import { BEARER_SECURITY, requireApiKey, type AuthPreHandler } from './plugins/auth.js';
 import { installMetrics } from './plugins/metrics.js';
 import { installProblemHandling } from './plugins/problem.js';
+import uiPlugin from './plugins/ui.js';
 import { packageVersion } from './version.js';
 import healthRoutes from './routes/health.js';
 import infoRoutes from './routes/info.js';
@@ -50,6 +51,7 @@ export const ROUTES: { plugin: AnyPlugin; options?: (app: FastifyInstance) => Re
   { plugin: detectionApi, options: detectionApiOptions },
   { plugin: sequenceRoutes },
   { plugin: textRoutes },
+  { plugin: uiPlugin },
 ];
 
 const RATE_LIMIT_EXEMPT = new Set(['/healthz', '/readyz', '/metrics']);

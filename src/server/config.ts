@@ -48,6 +48,7 @@ export const envSchema = z.object({
   KESTREL_DETECT_SIZE: intFrom(32, 2048).optional(),
   KESTREL_TRUST_PROXY: bool.default(false),
   KESTREL_DOCS: bool.default(true),
+  KESTREL_UI: bool.default(true),
 });
 
 export interface Config {
@@ -81,6 +82,8 @@ export interface Config {
   corsOrigins: string[];
   trustProxy: boolean;
   docs: boolean;
+  /** Serve the try-it page at `/` (static files; it calls the public API like any other client). */
+  ui: boolean;
 }
 
 export class ConfigError extends Error {
@@ -134,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: e.KESTREL_CORS_ORIGINS,
     trustProxy: e.KESTREL_TRUST_PROXY,
     docs: e.KESTREL_DOCS,
+    ui: e.KESTREL_UI,
   };
 }
 
