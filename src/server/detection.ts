@@ -3,7 +3,8 @@
 // the caller's pixels. Route files only parse requests and shape answers.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { Candidates, DetectorModel, ModelRegistry } from '../runtime/models.js';
+import type { DetectorModel, ModelRegistry } from '../runtime/models.js';
+import type { Candidates } from '../vision/candidates.js';
 import { DEFAULT_DECODE_LIMITS, ImageError, decodeToInput, undoLetterbox, type DecodedImage, type DecodeLimits } from '../vision/image.js';
 import { ProblemError } from './errors.js';
 import { EngineOverloadedError, JobAbortedError, type InferenceEngine } from './inference.js';

@@ -2,7 +2,8 @@
 // so the in-process engine here can be swapped for a worker-thread pool with micro-batching (issue 10)
 // and given a bounded queue (issue 9) without touching a route.
 import { Gauge } from 'prom-client';
-import type { Candidates, DetectorModel } from '../runtime/models.js';
+import type { DetectorModel } from '../runtime/models.js';
+import type { Candidates } from '../vision/candidates.js';
 import { metricsRegistry, observeBatch, observeInference } from './plugins/metrics.js';
 
 export interface DetectJob {

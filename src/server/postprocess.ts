@@ -1,7 +1,7 @@
 // Request options → the shared post-processing library (src/vision/nms.ts): class filter, score
 // threshold, per-class NMS of the chosen kind, top-k. Returns the kept candidates themselves,
 // highest (decayed) score first, so the caller maps boxes without going through indices.
-import type { Candidates } from '../runtime/models.js';
+import { pick, type Candidates } from '../vision/candidates.js';
 import { POSTPROCESS_METHODS, postprocess as select, type PostprocessMethod } from '../vision/nms.js';
 
 export const NMS_MODES = POSTPROCESS_METHODS as readonly [PostprocessMethod, ...PostprocessMethod[]];
@@ -27,14 +27,7 @@ export function postprocess(c: Candidates, o: PostprocessOptions): Candidates {
     sigma: o.sigma,
     keepClasses: o.keep,
   });
-  const out: Candidates = {
-    boxes: new Float32Array(indices.length * 4),
-    scores,
-    classes: new Int32Array(indices.length),
-  };
-  indices.forEach((i, k) => {
-    out.boxes.set(c.boxes.subarray(4 * i, 4 * i + 4), 4 * k);
-    out.classes[k] = c.classes[i];
-  });
-  return out;
+  // The selection's scores, not the candidates' own: Soft-NMS decays them.
+  const { boxes, classes } = pick(c, indices);
+  return { boxes, scores, classes };
 }

@@ -16,7 +16,7 @@
 // Soft-NMS also has the linear variant; per-class NMS is built in; a box with a NaN coordinate is
 // never a candidate (in tfjs its NaN IoU multiplies into the score of every later candidate compared
 // with it, silently dropping them, even in hard NMS).
-import type { Candidates } from '../runtime/models.js';
+import { pick, type Candidates } from './candidates.js';
 import type { BoxArray } from './boxes.js';
 
 export interface NmsOptions {
@@ -454,14 +454,7 @@ export function postprocess(c: Candidates, o: PostprocessOptions): Selection {
     const sel: number[] = [];
     for (let i = 0; i < scores.length; i++) if (keep.has(classes[i])) sel.push(i);
     back = Int32Array.from(sel);
-    boxes = new Float32Array(sel.length * 4);
-    scores = new Float32Array(sel.length);
-    classes = new Int32Array(sel.length);
-    sel.forEach((i, k) => {
-      boxes.set(c.boxes.subarray(4 * i, 4 * i + 4), 4 * k);
-      scores[k] = c.scores[i];
-      classes[k] = c.classes[i];
-    });
+    ({ boxes, scores, classes } = pick({ boxes, scores, classes }, back));
   }
   const linear = o.method === 'soft-linear';
   const r = softNms(

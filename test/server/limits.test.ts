@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { initBackend } from '../../src/runtime/backend.js';
-import type { Candidates } from '../../src/runtime/models.js';
+import type { Candidates } from '../../src/vision/candidates.js';
 import { buildApp } from '../../src/server/app.js';
 import { ConfigError, defaultConfig, loadConfig } from '../../src/server/config.js';
 import { toProblem } from '../../src/server/detection.js';

@@ -1,10 +1,11 @@
 // The kestrel detector as the service sees it: RGB bytes in, per-image candidates (before NMS) out.
 import type { Manifest } from '../../runtime/manifest.js';
-import type { Candidates, DetectorModel } from '../../runtime/models.js';
+import type { DetectorModel } from '../../runtime/models.js';
+import { pick, topK, type Candidates } from '../candidates.js';
 import { tf } from '../../runtime/backend.js';
 import { HEADS, type DetectorConfig, type HeadName } from './config.js';
 import { buildNetwork, normalizeInput, outputLayout } from './network.js';
-import { decodeSsdImage, decodeWindowImage, decodeYoloImage, mergeCandidates, pick, topK } from './decode-outputs.js';
+import { decodeSsdImage, decodeWindowImage, decodeYoloImage } from './decode-outputs.js';
 import { makePriors } from '../heads/ssd/priors.js';
 import { makeWindows } from '../heads/sliding-window/windows.js';
 import { FusedNetwork } from './fused.js';
@@ -232,4 +233,3 @@ export class KestrelDetector implements DetectorModel {
   }
 }
 
-export { mergeCandidates };

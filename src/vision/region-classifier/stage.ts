@@ -4,13 +4,13 @@
 // usual per-class NMS runs afterwards, on the same candidates as without this stage: with weight 0 the
 // result is the head's own.
 import { join } from 'node:path';
-import type { Candidates } from '../../runtime/models.js';
+import { pick, type Candidates } from '../candidates.js';
 import { tf } from '../../runtime/backend.js';
 import { diskLoader } from '../detector/weights-io.js';
 import { FusedNetwork } from '../detector/fused.js';
 import { normalizeInput } from '../detector/network.js';
 import { nms } from '../nms.js';
-import { iouXyxy } from '../heads/box-math.js';
+import { iouXyxy } from '../boxes.js';
 import type { RegionClassifierConfig } from './config.js';
 import { contextSquares, cropRegions } from './crops.js';
 import { rescore } from './combine.js';
@@ -132,15 +132,10 @@ export class RegionStage {
       // Candidates left without a reading (past maxBoxes, all low-scoring) are dropped.
       const idx = [...owner.keys()].filter((i) => owner[i] >= 0);
       const clfProbs = new Float32Array(idx.length * K);
-      const headProbs = new Float32Array(idx.length * K);
-      const boxes = new Float32Array(idx.length * 4);
-      idx.forEach((i, j) => {
-        clfProbs.set(clf.subarray((start + owner[i]) * K, (start + owner[i] + 1) * K), j * K);
-        headProbs.set((c.classProbs as Float32Array).subarray(i * K, (i + 1) * K), j * K);
-        boxes.set(c.boxes.subarray(4 * i, 4 * i + 4), 4 * j);
-      });
+      idx.forEach((i, j) => clfProbs.set(clf.subarray((start + owner[i]) * K, (start + owner[i] + 1) * K), j * K));
+      const { boxes, classProbs: headProbs } = pick(c, idx);
       start += keep.length;
-      return rescore({ boxes, objectness: Float32Array.from(idx, (i) => obj[i]), headProbs, clfProbs }, K, o.weight, o.scoreThreshold, o.multiLabel);
+      return rescore({ boxes, objectness: Float32Array.from(idx, (i) => obj[i]), headProbs: headProbs as Float32Array, clfProbs }, K, o.weight, o.scoreThreshold, o.multiLabel);
     });
   }
 
