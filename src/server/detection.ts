@@ -28,27 +28,6 @@ export const DEFAULT_DETECT_LIMITS: DetectLimits = {
   maxBatchBytes: 64 * 1024 * 1024,
 };
 
-/**
- * Limits from KESTREL_MAX_IMAGE_BYTES, _IMAGE_PIXELS, _BATCH and _BATCH_BYTES, else `base`, else the
- * defaults. A bad value throws naming the variable, so a typo fails the start rather than serving.
- */
-export function detectLimitsFromEnv(env: NodeJS.ProcessEnv = process.env, base: Partial<DetectLimits> = {}): DetectLimits {
-  const dflt = { ...DEFAULT_DETECT_LIMITS, ...base };
-  const num = (name: string, dflt: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return dflt;
-    const v = Number(raw);
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-    return v;
-  };
-  return {
-    maxImageBytes: num('KESTREL_MAX_IMAGE_BYTES', dflt.maxImageBytes),
-    maxPixels: num('KESTREL_MAX_IMAGE_PIXELS', dflt.maxPixels),
-    maxBatch: num('KESTREL_MAX_BATCH', dflt.maxBatch),
-    maxBatchBytes: num('KESTREL_MAX_BATCH_BYTES', dflt.maxBatchBytes),
-  };
-}
-
 // Query strings and form fields arrive as text; JSON bodies may carry numbers. Both parse here.
 const num = (lo: number, hi: number) => z.coerce.number().finite().min(lo).max(hi);
 const classesField = z

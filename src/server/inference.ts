@@ -136,18 +136,6 @@ new Gauge({
   },
 });
 
-/** KESTREL_INFERENCE_CONCURRENCY (default 1), KESTREL_INFERENCE_QUEUE (default 64), KESTREL_INFERENCE_TIMEOUT_MS (default 30000). */
-export function engineOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): InProcessEngineOptions {
-  const int = (name: string, dflt: number, min: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return dflt;
-    const v = Number(raw);
-    if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
-    return v;
-  };
-  return { concurrency: int('KESTREL_INFERENCE_CONCURRENCY', 1, 1), maxQueue: int('KESTREL_INFERENCE_QUEUE', 64, 0), timeoutMs: int('KESTREL_INFERENCE_TIMEOUT_MS', 30_000, 0) };
-}
-
 /**
  * Runs predict() on the calling thread with a small FIFO in front of it. The queue is what makes
  * overload visible (EngineOverloadedError) instead of piling decoded images up in memory.

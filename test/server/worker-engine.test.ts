@@ -214,15 +214,7 @@ test('workers that cannot start (here: a backend this machine lacks) leave the s
 });
 
 async function appWith(config: Partial<Config>, queue?: number): Promise<FastifyInstance> {
-  const saved = process.env.KESTREL_INFERENCE_QUEUE;
-  if (queue === undefined) delete process.env.KESTREL_INFERENCE_QUEUE;
-  else process.env.KESTREL_INFERENCE_QUEUE = String(queue);
-  try {
-    return await buildApp({ config: defaultConfig(config), registry: new Registry([{ model, dir: DIR }]), logger: false });
-  } finally {
-    if (saved === undefined) delete process.env.KESTREL_INFERENCE_QUEUE;
-    else process.env.KESTREL_INFERENCE_QUEUE = saved;
-  }
+  return buildApp({ config: defaultConfig({ ...config, ...(queue !== undefined && { inferenceQueue: queue }) }), registry: new Registry([{ model, dir: DIR }]), logger: false });
 }
 
 test('HTTP: KESTREL_WORKERS serves the same answers from a worker, 503 + Retry-After when full, /healthz free meanwhile', async () => {
