@@ -34,8 +34,6 @@ for (const { name, dir } of init.models) {
     }
     if (init.warmup) {
       for (const head of model.heads) {
-        // The naive sliding-window mode re-runs the network per window: seconds, and nothing to warm.
-        if (head === 'sliding-window-naive') continue;
         const { width, height } = model.headInputSize?.(head) ?? model.inputSize;
         await model.predict(new Uint8Array(width * height * 3), 1, head);
       }
