@@ -8,9 +8,7 @@ import type { Candidates } from '../vision/candidates.js';
 import { DEFAULT_DECODE_LIMITS, ImageError, decodeToInput, undoLetterbox, type DecodedImage, type DecodeLimits } from '../vision/image.js';
 import { ProblemError } from './errors.js';
 import { EngineOverloadedError, JobAbortedError, type InferenceEngine } from './inference.js';
-import { postprocess, NMS_MODES } from './postprocess.js';
-
-export { NMS_MODES };
+import { postprocessCandidates, POSTPROCESS_METHODS } from '../vision/nms.js';
 
 export interface DetectLimits extends DecodeLimits {
   /** Largest image body in bytes (raw body or one multipart file; base64 JSON may be 4/3 of it). */
@@ -40,7 +38,7 @@ export const detectOptionsSchema = z.object({
   scoreThreshold: num(0, 1).optional().describe("Drop candidates scoring below this; the model's default when absent."),
   iouThreshold: num(0, 1).optional().describe("Overlap above which NMS suppresses (hard) or decays (soft-linear) a box; the head's tuned value, else 0.45, when absent."),
   maxDetections: z.coerce.number().int().min(1).max(1000).default(100).describe('Most detections returned per image.'),
-  nms: z.enum(NMS_MODES).default('hard').describe('Non-maximum suppression: hard, soft-linear, soft-gaussian or none.'),
+  nms: z.enum(POSTPROCESS_METHODS).default('hard').describe('Non-maximum suppression: hard, soft-linear, soft-gaussian or none.'),
   classes: classesField.optional().describe('Labels to keep (comma-separated or repeated); all when absent.'),
   regionClassifier: z
     .union([z.boolean(), z.enum(['true', 'false'])])
@@ -261,12 +259,12 @@ export async function detectMany(
     }
     const c = cands[gi++];
     const t0 = performance.now();
-    const kept = postprocess(c, {
+    const kept = postprocessCandidates(c, {
       scoreThreshold: prep.scoreThreshold,
       iouThreshold: prep.iouThreshold,
       maxDetections: options.maxDetections,
-      nms: options.nms,
-      keep,
+      method: options.nms,
+      keepClasses: keep,
     });
     const boxes = undoLetterbox(kept.boxes, d.letterbox);
     const detections: Detection[] = [];

@@ -404,8 +404,8 @@ export function softNms(boxes: BoxArray, scores: ArrayLike<number>, opts: SoftNm
   return softSelect(boxes, scores, order, slot, count, linear, sigma, iouThreshold, scoreThreshold, opts.maxOutputs ?? Infinity, opts.maxPerClass ?? Infinity);
 }
 
-export type PostprocessMethod = 'hard' | 'soft-linear' | 'soft-gaussian' | 'none';
-export const POSTPROCESS_METHODS: readonly PostprocessMethod[] = ['hard', 'soft-linear', 'soft-gaussian', 'none'];
+export const POSTPROCESS_METHODS = ['hard', 'soft-linear', 'soft-gaussian', 'none'] as const;
+export type PostprocessMethod = (typeof POSTPROCESS_METHODS)[number];
 
 export interface PostprocessOptions {
   /** Keep candidates with score > this. */
@@ -472,4 +472,11 @@ export function postprocess(c: Candidates, o: PostprocessOptions): Selection {
   );
   if (back) for (let k = 0; k < r.indices.length; k++) r.indices[k] = back[r.indices[k]];
   return r;
+}
+
+/** postprocess, answered with the kept candidates themselves (decayed scores for Soft-NMS), best first. */
+export function postprocessCandidates(c: Candidates, o: PostprocessOptions): Candidates {
+  const { indices, scores } = postprocess(c, o);
+  const { boxes, classes } = pick(c, indices);
+  return { boxes, scores, classes };
 }
