@@ -8,7 +8,7 @@ import { initBackend } from '../src/runtime/backend.js';
 import { loadRegistry } from '../src/runtime/registry.js';
 import type { DetectorModel } from '../src/runtime/models.js';
 import { decodeToInput, undoLetterbox } from '../src/vision/image.js';
-import { postprocess } from '../src/server/postprocess.js';
+import { postprocessCandidates } from '../src/vision/nms.js';
 import { iou } from '../src/vision/boxes.js';
 import { NanoDetDetector } from '../src/vision/nanodet/model.js';
 
@@ -30,7 +30,7 @@ const cfg = (model as unknown as { cfg: { centerOffset: number } }).cfg;
 async function boxes(img: Buffer, width: number): Promise<{ b: number[]; c: number }[]> {
   const d = await decodeToInput(img, model.inputSize, undefined, 'center', model.letterboxFill);
   const [cand] = await model.predict(d.pixels, 1, 'gfl', { scoreThreshold: 0.05 });
-  const k = postprocess(cand, { scoreThreshold: 0.35, iouThreshold: 0.6, maxDetections: 100, nms: 'hard' });
+  const k = postprocessCandidates(cand, { scoreThreshold: 0.35, iouThreshold: 0.6, maxDetections: 100, method: 'hard' });
   const xy = undoLetterbox(k.boxes, d.letterbox);
   void width;
   return Array.from(k.classes, (c, i) => ({ c, b: Array.from(xy.subarray(4 * i, 4 * i + 4)) }));

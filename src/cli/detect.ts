@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { openDetector } from './open-detector.js';
 import sharp from 'sharp';
-import type { Candidates } from '../runtime/models.js';
+import type { Candidates } from '../vision/candidates.js';
 import { postprocess } from '../vision/nms.js';
 
 export const HELP = `usage: kestrel detect IMAGE... --model NAME|DIR [--head H] [--score X] [--iou X] [--json]

@@ -1,18 +1,7 @@
 // What a loaded model offers to the server and the CLI, per kind. Heads produce raw candidates;
 // thresholds, NMS and the mapping back to image pixels are shared post-processing.
 import type { Manifest } from './manifest.js';
-
-/** Candidate boxes for one image before NMS, in model-input pixels, corners xyxy. */
-export interface Candidates {
-  boxes: Float32Array; // n*4: x1 y1 x2 y2
-  scores: Float32Array; // n
-  classes: Int32Array; // n
-  /**
-   * n×K, only when asked for (a decoder's withClassProbs): the head's class distribution for each
-   * candidate's box, summing to 1, so that score / classProbs[class] is the box's objectness.
-   */
-  classProbs?: Float32Array;
-}
+import type { Candidates } from '../vision/candidates.js';
 
 /** Optional per-call settings of DetectorModel.predict. */
 export interface PredictOptions {

@@ -46,6 +46,12 @@ export const envSchema = z.object({
   KESTREL_BATCH_MAX: intFrom(1, 256).default(8),
   KESTREL_BATCH_WAIT_MS: intFrom(0, 1000).default(2),
   KESTREL_DETECT_SIZE: intFrom(32, 2048).optional(),
+  KESTREL_MAX_IMAGE_BYTES: intFrom(1, Number.MAX_SAFE_INTEGER).optional(),
+  KESTREL_MAX_IMAGE_PIXELS: intFrom(1, Number.MAX_SAFE_INTEGER).default(40_000_000),
+  KESTREL_MAX_BATCH: intFrom(1, Number.MAX_SAFE_INTEGER).default(16),
+  KESTREL_MAX_BATCH_BYTES: intFrom(1, Number.MAX_SAFE_INTEGER).default(64 * 1024 * 1024),
+  KESTREL_INFERENCE_CONCURRENCY: intFrom(1, Number.MAX_SAFE_INTEGER).default(1),
+  KESTREL_INFERENCE_QUEUE: intFrom(0, Number.MAX_SAFE_INTEGER).default(64),
   KESTREL_TRUST_PROXY: bool.default(false),
   KESTREL_DOCS: bool.default(true),
   KESTREL_UI: bool.default(true),
@@ -79,6 +85,18 @@ export interface Config {
   batchWaitMs: number;
   /** Speed mode: the input side for detectors that list it among their sizes (e.g. 320 fast, 512 thorough); unset = each model's own. */
   detectSize?: number;
+  /** Largest image body in bytes (raw body or one multipart file); bodyLimit when absent. */
+  maxImageBytes?: number;
+  /** Largest image in pixels (width × height), checked from the header before decoding. */
+  maxImagePixels: number;
+  /** Most images in one /v1/detect/batch request. */
+  maxBatch: number;
+  /** Most image bytes in one batch request, all parts together. */
+  maxBatchBytes: number;
+  /** Forward passes running at once on the in-process engine. */
+  inferenceConcurrency: number;
+  /** Detect jobs allowed to wait for a forward pass; more are refused with 503. */
+  inferenceQueue: number;
   corsOrigins: string[];
   trustProxy: boolean;
   docs: boolean;
@@ -134,6 +152,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     batchMax: e.KESTREL_BATCH_MAX,
     batchWaitMs: e.KESTREL_BATCH_WAIT_MS,
     detectSize: e.KESTREL_DETECT_SIZE,
+    maxImageBytes: e.KESTREL_MAX_IMAGE_BYTES,
+    maxImagePixels: e.KESTREL_MAX_IMAGE_PIXELS,
+    maxBatch: e.KESTREL_MAX_BATCH,
+    maxBatchBytes: e.KESTREL_MAX_BATCH_BYTES,
+    inferenceConcurrency: e.KESTREL_INFERENCE_CONCURRENCY,
+    inferenceQueue: e.KESTREL_INFERENCE_QUEUE,
     corsOrigins: e.KESTREL_CORS_ORIGINS,
     trustProxy: e.KESTREL_TRUST_PROXY,
     docs: e.KESTREL_DOCS,

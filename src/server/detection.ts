@@ -3,13 +3,12 @@
 // the caller's pixels. Route files only parse requests and shape answers.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { Candidates, DetectorModel, ModelRegistry } from '../runtime/models.js';
+import type { DetectorModel, ModelRegistry } from '../runtime/models.js';
+import type { Candidates } from '../vision/candidates.js';
 import { DEFAULT_DECODE_LIMITS, ImageError, decodeToInput, undoLetterbox, type DecodedImage, type DecodeLimits } from '../vision/image.js';
 import { ProblemError } from './errors.js';
 import { EngineOverloadedError, JobAbortedError, type InferenceEngine } from './inference.js';
-import { postprocess, NMS_MODES } from './postprocess.js';
-
-export { NMS_MODES };
+import { postprocessCandidates, POSTPROCESS_METHODS } from '../vision/nms.js';
 
 export interface DetectLimits extends DecodeLimits {
   /** Largest image body in bytes (raw body or one multipart file; base64 JSON may be 4/3 of it). */
@@ -27,27 +26,6 @@ export const DEFAULT_DETECT_LIMITS: DetectLimits = {
   maxBatchBytes: 64 * 1024 * 1024,
 };
 
-/**
- * Limits from KESTREL_MAX_IMAGE_BYTES, _IMAGE_PIXELS, _BATCH and _BATCH_BYTES, else `base`, else the
- * defaults. A bad value throws naming the variable, so a typo fails the start rather than serving.
- */
-export function detectLimitsFromEnv(env: NodeJS.ProcessEnv = process.env, base: Partial<DetectLimits> = {}): DetectLimits {
-  const dflt = { ...DEFAULT_DETECT_LIMITS, ...base };
-  const num = (name: string, dflt: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return dflt;
-    const v = Number(raw);
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-    return v;
-  };
-  return {
-    maxImageBytes: num('KESTREL_MAX_IMAGE_BYTES', dflt.maxImageBytes),
-    maxPixels: num('KESTREL_MAX_IMAGE_PIXELS', dflt.maxPixels),
-    maxBatch: num('KESTREL_MAX_BATCH', dflt.maxBatch),
-    maxBatchBytes: num('KESTREL_MAX_BATCH_BYTES', dflt.maxBatchBytes),
-  };
-}
-
 // Query strings and form fields arrive as text; JSON bodies may carry numbers. Both parse here.
 const num = (lo: number, hi: number) => z.coerce.number().finite().min(lo).max(hi);
 const classesField = z
@@ -60,7 +38,7 @@ export const detectOptionsSchema = z.object({
   scoreThreshold: num(0, 1).optional().describe("Drop candidates scoring below this; the model's default when absent."),
   iouThreshold: num(0, 1).optional().describe("Overlap above which NMS suppresses (hard) or decays (soft-linear) a box; the head's tuned value, else 0.45, when absent."),
   maxDetections: z.coerce.number().int().min(1).max(1000).default(100).describe('Most detections returned per image.'),
-  nms: z.enum(NMS_MODES).default('hard').describe('Non-maximum suppression: hard, soft-linear, soft-gaussian or none.'),
+  nms: z.enum(POSTPROCESS_METHODS).default('hard').describe('Non-maximum suppression: hard, soft-linear, soft-gaussian or none.'),
   classes: classesField.optional().describe('Labels to keep (comma-separated or repeated); all when absent.'),
   size: z.coerce
     .number()
@@ -328,12 +306,12 @@ async function decodeAndDetect(
     }
     const c = cands[gi++];
     const t0 = performance.now();
-    const kept = postprocess(c, {
+    const kept = postprocessCandidates(c, {
       scoreThreshold: prep.scoreThreshold,
       iouThreshold: prep.iouThreshold,
       maxDetections: options.maxDetections,
-      nms: options.nms,
-      keep,
+      method: options.nms,
+      keepClasses: keep,
     });
     const boxes = undoLetterbox(kept.boxes, d.letterbox);
     const detections: Detection[] = [];

@@ -4,7 +4,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, tf } from '../runtime/backend.js';
 import { loaderFor } from '../runtime/loaders.js';
-import type { Candidates, DetectorModel } from '../runtime/models.js';
+import type { DetectorModel } from '../runtime/models.js';
+import { mergeCandidates, type Candidates } from '../vision/candidates.js';
 import { readManifest } from '../runtime/registry.js';
 import type { FromWorker, RunRequest, ToWorker, WorkerInit, WorkerMemory } from './worker-protocol.js';
 
@@ -33,8 +34,6 @@ for (const { name, dir } of init.models) {
     }
     if (init.warmup) {
       for (const head of model.heads) {
-        // The naive sliding-window mode re-runs the network per window: seconds, and nothing to warm.
-        if (head === 'sliding-window-naive') continue;
         const { width, height } = model.headInputSize?.(head) ?? model.inputSize;
         await model.predict(new Uint8Array(width * height * 3), 1, head);
       }
@@ -47,19 +46,9 @@ for (const { name, dir } of init.models) {
 }
 
 function pack(out: Candidates[]): { counts: Int32Array; boxes: Float32Array; scores: Float32Array; classes: Int32Array } {
-  const counts = Int32Array.from(out, (c) => c.scores.length);
-  const n = counts.reduce((a, b) => a + b, 0);
-  const boxes = new Float32Array(4 * n);
-  const scores = new Float32Array(n);
-  const classes = new Int32Array(n);
-  let k = 0;
-  for (const c of out) {
-    boxes.set(c.boxes.subarray(0, 4 * c.scores.length), 4 * k);
-    scores.set(c.scores, k);
-    classes.set(c.classes.subarray(0, c.scores.length), k);
-    k += c.scores.length;
-  }
-  return { counts, boxes, scores, classes };
+  // classProbs stay behind: the server never reads them, and they would multiply the message size.
+  const { boxes, scores, classes } = mergeCandidates(out.map(({ boxes, scores, classes }) => ({ boxes, scores, classes })));
+  return { counts: Int32Array.from(out, (c) => c.scores.length), boxes, scores, classes };
 }
 
 async function run(req: RunRequest): Promise<void> {

@@ -2,7 +2,8 @@
 // so the in-process engine here can be swapped for a worker-thread pool with micro-batching (issue 10)
 // and given a bounded queue (issue 9) without touching a route.
 import { Gauge } from 'prom-client';
-import type { Candidates, DetectorModel } from '../runtime/models.js';
+import type { DetectorModel } from '../runtime/models.js';
+import type { Candidates } from '../vision/candidates.js';
 import { metricsRegistry, observeBatch, observeInference } from './plugins/metrics.js';
 
 export interface DetectJob {
@@ -150,18 +151,6 @@ new Gauge({
     this.set(sumOf('rejected'));
   },
 });
-
-/** KESTREL_INFERENCE_CONCURRENCY (default 1), KESTREL_INFERENCE_QUEUE (default 64), KESTREL_INFERENCE_TIMEOUT_MS (default 30000). */
-export function engineOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): InProcessEngineOptions {
-  const int = (name: string, dflt: number, min: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return dflt;
-    const v = Number(raw);
-    if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
-    return v;
-  };
-  return { concurrency: int('KESTREL_INFERENCE_CONCURRENCY', 1, 1), maxQueue: int('KESTREL_INFERENCE_QUEUE', 64, 0), timeoutMs: int('KESTREL_INFERENCE_TIMEOUT_MS', 30_000, 0) };
-}
 
 /**
  * Runs predict() on the calling thread with a small FIFO in front of it. The queue is what makes

@@ -8,7 +8,8 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { backendInfo, type BackendChoice } from '../runtime/backend.js';
-import type { Candidates, DetectorModel, ModelRegistry } from '../runtime/models.js';
+import type { DetectorModel, ModelRegistry } from '../runtime/models.js';
+import { sliceCandidates, type Candidates } from '../vision/candidates.js';
 import {
   abortError,
   checkJobPixels,
@@ -236,7 +237,7 @@ export class WorkerEngine implements InferenceEngine {
       const out: Candidates[] = [];
       for (let b = 0; b < p.job.batch; b++, image++) {
         const n = r.counts[image];
-        out.push({ boxes: r.boxes.subarray(4 * offset, 4 * (offset + n)), scores: r.scores.subarray(offset, offset + n), classes: r.classes.subarray(offset, offset + n) });
+        out.push(sliceCandidates(r, offset, offset + n));
         offset += n;
       }
       this.counts.completed++;

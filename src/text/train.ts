@@ -1,8 +1,9 @@
 // The char-RNN training loop: stateful truncated BPTT over contiguous streams, global-norm gradient
 // clipping, Adam or Adagrad, periodic validation and checkpoints (model folder + optimizer state).
-import { readFile, writeFile, rename } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../runtime/atomic-write.js';
 import { tf } from '../runtime/backend.js';
 import type { CellType, RecurrentState } from '../runtime/rnn/index.js';
 import { StreamBatcher, splitCorpus } from './corpus.js';
@@ -166,8 +167,7 @@ async function saveOptimizer(opt: tf.Optimizer, dir: string): Promise<void> {
   const arrays = [];
   for (const w of weights) arrays.push({ name: w.name, shape: w.tensor.shape.slice(), data: Float32Array.from(await w.tensor.data()) });
   const meta = arrays.map((a) => ({ name: a.name, shape: a.shape }));
-  await writeFile(join(dir, 'optimizer.bin.tmp'), packArrays(arrays));
-  await rename(join(dir, 'optimizer.bin.tmp'), join(dir, 'optimizer.bin'));
+  await writeFileAtomic(join(dir, 'optimizer.bin'), packArrays(arrays));
   await writeFile(join(dir, 'optimizer.json'), JSON.stringify(meta) + '\n');
 }
 

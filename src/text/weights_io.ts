@@ -1,8 +1,9 @@
 // Model folder I/O: manifest.json + weights.bin (little-endian float32 tensors, concatenated in the
 // order the manifest lists them).
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from '../runtime/atomic-write.js';
 import { manifestSchema, type Manifest } from '../runtime/manifest.js';
 import { CELLS, type NamedArray, type NetConfig } from './network.js';
 
@@ -45,12 +46,6 @@ export function unpackArrays(buf: Buffer, tensors: { name: string; shape: number
   return out;
 }
 
-async function writeAtomic(path: string, data: string | Buffer): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
-
 export interface SaveModelOptions {
   dir: string;
   name: string;
@@ -81,8 +76,8 @@ export async function saveModel(o: SaveModelOptions): Promise<Manifest> {
     files: [WEIGHTS_FILE],
     config,
   });
-  await writeAtomic(join(o.dir, WEIGHTS_FILE), packArrays(o.arrays));
-  await writeAtomic(join(o.dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  await writeFileAtomic(join(o.dir, WEIGHTS_FILE), packArrays(o.arrays));
+  await writeFileAtomic(join(o.dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   return manifest;
 }
 

@@ -113,16 +113,20 @@ export interface IouOptions {
 }
 
 /**
- * IoU of box i of `a` and box j of `b` (xyxy). The arithmetic order is fixed (areas as
- * height·width products, union as areaA + areaB − intersection, in double precision) so that it
- * decides threshold ties exactly as TensorFlow's NMS kernel does.
+ * IoU of two boxes given by their corners, in either order: the one definition of overlap.
+ * The arithmetic order is fixed (areas as height·width products, union as areaA + areaB −
+ * intersection, in double precision) so that it decides threshold ties exactly as TensorFlow's
+ * NMS kernel does.
  */
-export function iouAt(a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: number, opts?: IouOptions): number {
-  const p = 4 * i, q = 4 * j;
-  const ax1 = Math.min(a[p], a[p + 2]), ax2 = Math.max(a[p], a[p + 2]);
-  const ay1 = Math.min(a[p + 1], a[p + 3]), ay2 = Math.max(a[p + 1], a[p + 3]);
-  const bx1 = Math.min(b[q], b[q + 2]), bx2 = Math.max(b[q], b[q + 2]);
-  const by1 = Math.min(b[q + 1], b[q + 3]), by2 = Math.max(b[q + 1], b[q + 3]);
+export function iouXyxy(
+  a0: number, a1: number, a2: number, a3: number,
+  b0: number, b1: number, b2: number, b3: number,
+  opts?: IouOptions,
+): number {
+  const ax1 = Math.min(a0, a2), ax2 = Math.max(a0, a2);
+  const ay1 = Math.min(a1, a3), ay2 = Math.max(a1, a3);
+  const bx1 = Math.min(b0, b2), bx2 = Math.max(b0, b2);
+  const by1 = Math.min(b1, b3), by2 = Math.max(b1, b3);
   if (opts?.pixelInclusive) {
     const areaA = (ax2 - ax1 + 1) * (ay2 - ay1 + 1);
     const areaB = (bx2 - bx1 + 1) * (by2 - by1 + 1);
@@ -137,6 +141,12 @@ export function iouAt(a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: 
   if (!(areaA > 0 && areaB > 0)) return 0;
   const inter = Math.max(Math.min(ay2, by2) - Math.max(ay1, by1), 0) * Math.max(Math.min(ax2, bx2) - Math.max(ax1, bx1), 0);
   return inter / (areaA + areaB - inter);
+}
+
+/** IoU of box i of `a` and box j of `b` (xyxy). */
+export function iouAt(a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: number, opts?: IouOptions): number {
+  const p = 4 * i, q = 4 * j;
+  return iouXyxy(a[p], a[p + 1], a[p + 2], a[p + 3], b[q], b[q + 1], b[q + 2], b[q + 3], opts);
 }
 
 /** IoU of two single xyxy boxes. */

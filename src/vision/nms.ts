@@ -16,7 +16,7 @@
 // Soft-NMS also has the linear variant; per-class NMS is built in; a box with a NaN coordinate is
 // never a candidate (in tfjs its NaN IoU multiplies into the score of every later candidate compared
 // with it, silently dropping them, even in hard NMS).
-import type { Candidates } from '../runtime/models.js';
+import { pick, type Candidates } from './candidates.js';
 import type { BoxArray } from './boxes.js';
 
 export interface NmsOptions {
@@ -404,8 +404,8 @@ export function softNms(boxes: BoxArray, scores: ArrayLike<number>, opts: SoftNm
   return softSelect(boxes, scores, order, slot, count, linear, sigma, iouThreshold, scoreThreshold, opts.maxOutputs ?? Infinity, opts.maxPerClass ?? Infinity);
 }
 
-export type PostprocessMethod = 'hard' | 'soft-linear' | 'soft-gaussian' | 'none';
-export const POSTPROCESS_METHODS: readonly PostprocessMethod[] = ['hard', 'soft-linear', 'soft-gaussian', 'none'];
+export const POSTPROCESS_METHODS = ['hard', 'soft-linear', 'soft-gaussian', 'none'] as const;
+export type PostprocessMethod = (typeof POSTPROCESS_METHODS)[number];
 
 export interface PostprocessOptions {
   /** Keep candidates with score > this. */
@@ -454,14 +454,7 @@ export function postprocess(c: Candidates, o: PostprocessOptions): Selection {
     const sel: number[] = [];
     for (let i = 0; i < scores.length; i++) if (keep.has(classes[i])) sel.push(i);
     back = Int32Array.from(sel);
-    boxes = new Float32Array(sel.length * 4);
-    scores = new Float32Array(sel.length);
-    classes = new Int32Array(sel.length);
-    sel.forEach((i, k) => {
-      boxes.set(c.boxes.subarray(4 * i, 4 * i + 4), 4 * k);
-      scores[k] = c.scores[i];
-      classes[k] = c.classes[i];
-    });
+    ({ boxes, scores, classes } = pick({ boxes, scores, classes }, back));
   }
   const linear = o.method === 'soft-linear';
   const r = softNms(
@@ -479,4 +472,11 @@ export function postprocess(c: Candidates, o: PostprocessOptions): Selection {
   );
   if (back) for (let k = 0; k < r.indices.length; k++) r.indices[k] = back[r.indices[k]];
   return r;
+}
+
+/** postprocess, answered with the kept candidates themselves (decayed scores for Soft-NMS), best first. */
+export function postprocessCandidates(c: Candidates, o: PostprocessOptions): Candidates {
+  const { indices, scores } = postprocess(c, o);
+  const { boxes, classes } = pick(c, indices);
+  return { boxes, scores, classes };
 }

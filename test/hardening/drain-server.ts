@@ -5,7 +5,7 @@
 // treats any second signal, SIGUSR2 included, as "exit now".)
 import { start } from '../../src/server/server.js';
 import { FakeDetector, FakeRegistry } from '../server/fake-detector.js';
-import type { Candidates } from '../../src/runtime/models.js';
+import type { Candidates } from '../../src/vision/candidates.js';
 
 const delayMs = Number(process.env.DRAIN_PREDICT_MS ?? '100');
 

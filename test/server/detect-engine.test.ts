@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend } from '../../src/runtime/backend.js';
-import type { Candidates } from '../../src/runtime/models.js';
+import type { Candidates } from '../../src/vision/candidates.js';
 import { EngineOverloadedError, InProcessEngine, JobAbortedError } from '../../src/server/inference.js';
 import { FakeDetector, FakeRegistry } from './fake-detector.js';
 import { buildDetectApp } from './detect-app.js';

@@ -2,7 +2,8 @@
 // draw an object where it likes and know the box the service must answer. It runs its mask through
 // tfjs so tensor bookkeeping is exercised as with a real model.
 import { tf } from '../../src/runtime/backend.js';
-import type { Candidates, DetectorModel, LoadedModel, ModelRegistry } from '../../src/runtime/models.js';
+import type { DetectorModel, LoadedModel, ModelRegistry } from '../../src/runtime/models.js';
+import type { Candidates } from '../../src/vision/candidates.js';
 import type { Manifest } from '../../src/runtime/manifest.js';
 
 export const FAKE_LABELS = ['white', 'red', 'green'] as const;

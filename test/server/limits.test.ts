@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { initBackend } from '../../src/runtime/backend.js';
-import type { Candidates } from '../../src/runtime/models.js';
+import type { Candidates } from '../../src/vision/candidates.js';
 import { buildApp } from '../../src/server/app.js';
 import { ConfigError, defaultConfig, loadConfig } from '../../src/server/config.js';
 import { toProblem } from '../../src/server/detection.js';
@@ -53,6 +53,30 @@ test('limit settings load from the environment with defaults, and a bad one is n
     () => loadConfig({ KESTREL_RATE_LIMIT: 'lots' }),
     (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.variable === 'KESTREL_RATE_LIMIT'),
   );
+});
+
+test('detection limits and the inference queue load from the environment once, with defaults, and a bad one is named', () => {
+  const d = loadConfig({});
+  assert.deepEqual(
+    [d.maxImageBytes, d.maxImagePixels, d.maxBatch, d.maxBatchBytes, d.inferenceConcurrency, d.inferenceQueue],
+    [undefined, 40_000_000, 16, 64 * 1024 * 1024, 1, 64],
+  );
+  const c = loadConfig({
+    KESTREL_MAX_IMAGE_BYTES: '2048',
+    KESTREL_MAX_IMAGE_PIXELS: '1000',
+    KESTREL_MAX_BATCH: '3',
+    KESTREL_MAX_BATCH_BYTES: '4096',
+    KESTREL_INFERENCE_CONCURRENCY: '2',
+    KESTREL_INFERENCE_QUEUE: '0',
+  });
+  assert.deepEqual([c.maxImageBytes, c.maxImagePixels, c.maxBatch, c.maxBatchBytes, c.inferenceConcurrency, c.inferenceQueue], [2048, 1000, 3, 4096, 2, 0]);
+  for (const [variable, value] of [['KESTREL_MAX_BATCH', '0'], ['KESTREL_INFERENCE_CONCURRENCY', '0'], ['KESTREL_MAX_IMAGE_PIXELS', '1.5'], ['KESTREL_INFERENCE_QUEUE', '-1']]) {
+    assert.throws(
+      () => loadConfig({ [variable]: value }),
+      (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.variable === variable),
+      `${variable}=${value}`,
+    );
+  }
 });
 
 test('a job past its deadline is answered with a timeout and, if still queued, never runs', async () => {

@@ -7,7 +7,8 @@ import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { initBackend } from '../../src/runtime/backend.js';
 import { loaderFor } from '../../src/runtime/loaders.js';
-import type { Candidates, DetectorModel } from '../../src/runtime/models.js';
+import type { DetectorModel } from '../../src/runtime/models.js';
+import type { Candidates } from '../../src/vision/candidates.js';
 import { readManifest, Registry } from '../../src/runtime/registry.js';
 import { buildApp } from '../../src/server/app.js';
 import { availableParallelism } from 'node:os';
@@ -213,15 +214,7 @@ test('workers that cannot start (here: a backend this machine lacks) leave the s
 });
 
 async function appWith(config: Partial<Config>, queue?: number): Promise<FastifyInstance> {
-  const saved = process.env.KESTREL_INFERENCE_QUEUE;
-  if (queue === undefined) delete process.env.KESTREL_INFERENCE_QUEUE;
-  else process.env.KESTREL_INFERENCE_QUEUE = String(queue);
-  try {
-    return await buildApp({ config: defaultConfig(config), registry: new Registry([{ model, dir: DIR }]), logger: false });
-  } finally {
-    if (saved === undefined) delete process.env.KESTREL_INFERENCE_QUEUE;
-    else process.env.KESTREL_INFERENCE_QUEUE = saved;
-  }
+  return buildApp({ config: defaultConfig({ ...config, ...(queue !== undefined && { inferenceQueue: queue }) }), registry: new Registry([{ model, dir: DIR }]), logger: false });
 }
 
 test('HTTP: KESTREL_WORKERS serves the same answers from a worker, 503 + Retry-After when full, /healthz free meanwhile', async () => {

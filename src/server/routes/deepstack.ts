@@ -71,7 +71,7 @@ const deepstackRoutes: FastifyPluginAsyncZod<DeepStackRoutesOptions> = async (ap
   const limits: DetectLimits = { ...DEFAULT_DETECT_LIMITS, ...opts.limits };
   const engine = opts.engine ?? new InProcessEngine();
   if (!opts.engine) app.addHook('onClose', () => engine.close());
-  const apiKey = opts.apiKey ?? (process.env.KESTREL_API_KEY || undefined);
+  const apiKey = opts.apiKey;
   const faceModel = opts.faceModel ?? 'faces';
   const ctx = (): DetectContext => ({ registry: registryOf(app, opts), engine, limits, defaultSize: opts.defaultSize });
   await registerUploadParsers(app, limits.maxImageBytes);

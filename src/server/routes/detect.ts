@@ -17,14 +17,14 @@ import {
   type DetectContext,
   type DetectLimits,
   type DetectResult,
-  detectLimitsFromEnv,
   registryOf,
   requestSignal,
 } from '../detection.js';
 import { ProblemError } from '../errors.js';
 import { problemSchema, problemType } from '../plugins/problem.js';
-import { engineOptionsFromEnv, InProcessEngine, type InferenceEngine } from '../inference.js';
+import { InProcessEngine, type InferenceEngine } from '../inference.js';
 import { createEngine, type EngineChoice } from '../worker-engine.js';
+import { defaultConfig, type Config } from '../config.js';
 import deepstackRoutes from './deepstack.js';
 import { noImage, readUpload, registerUploadParsers, RAW_CONTENT_TYPES } from '../upload.js';
 
@@ -227,22 +227,37 @@ export function problemBody(p: ProblemError): { type: string; title: string; sta
 
 export default detectRoutes;
 
-/** detectionApi's options for the app: its API key and body limit, the rest from the environment. */
-export function detectionApiOptions(app: FastifyInstance): DetectionApiOptions {
-  const config = app.hasDecorator('config') ? app.config : undefined;
+/** The engine settings a configuration asks for (workers > 0: a worker pool). */
+export function engineChoiceOf(config: Config): EngineChoice {
   return {
-    apiKey: config?.apiKey,
-    defaultSize: config?.detectSize,
-    limits: detectLimitsFromEnv(process.env, config ? { maxImageBytes: config.bodyLimit } : {}),
-    engineOptions: {
-      ...engineOptionsFromEnv(),
-      ...(config ? { timeoutMs: config.inferenceTimeoutMs, workers: config.workers, batchMax: config.batchMax, batchWaitMs: config.batchWaitMs, backend: config.backend } : {}),
-    },
+    concurrency: config.inferenceConcurrency,
+    maxQueue: config.inferenceQueue,
+    timeoutMs: config.inferenceTimeoutMs,
+    workers: config.workers,
+    batchMax: config.batchMax,
+    batchWaitMs: config.batchWaitMs,
+    backend: config.backend,
   };
 }
 
+/** The detection limits a configuration asks for. */
+export function detectLimitsOf(config: Config): DetectLimits {
+  return {
+    maxImageBytes: config.maxImageBytes ?? config.bodyLimit,
+    maxPixels: config.maxImagePixels,
+    maxBatch: config.maxBatch,
+    maxBatchBytes: config.maxBatchBytes,
+  };
+}
+
+/** detectionApi's options for the app, all from its configuration. */
+export function detectionApiOptions(app: FastifyInstance): DetectionApiOptions {
+  const config = app.hasDecorator('config') ? app.config : defaultConfig();
+  return { apiKey: config.apiKey, defaultSize: config.detectSize, limits: detectLimitsOf(config), engineOptions: engineChoiceOf(config) };
+}
+
 export type DetectionApiOptions = DetectRoutesOptions & {
-  /** DeepStack `api_key`; KESTREL_API_KEY when absent. */
+  /** DeepStack `api_key` (the configuration's KESTREL_API_KEY); none when absent. */
   apiKey?: string;
   /** Engine settings when no engine is given (workers > 0: a worker pool over the registry's detector folders). */
   engineOptions?: EngineChoice;
@@ -250,10 +265,10 @@ export type DetectionApiOptions = DetectRoutesOptions & {
 
 /**
  * The whole detection API (native and DeepStack routes) around one shared inference engine, so the
- * app registers it with one line: `await app.register(detectionApi, { limits: detectLimitsFromEnv() })`.
+ * app registers it with one line: `await app.register(detectionApi, detectionApiOptions(app))`.
  */
 export const detectionApi: FastifyPluginAsyncZod<DetectionApiOptions> = async (app, opts) => {
-  const choice: EngineChoice = opts.engineOptions ?? engineOptionsFromEnv();
+  const choice: EngineChoice = opts.engineOptions ?? engineChoiceOf(defaultConfig());
   const engine =
     opts.engine ??
     ((choice.workers ?? 0) > 0

@@ -5,6 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { mulberry32 } from '../../runtime/random.js';
+import { iouXyxy } from '../boxes.js';
 import { FMNIST_CLASSES, type FmnistSplit } from './fmnist.js';
 
 export interface SceneOptions {
@@ -109,14 +110,6 @@ function itemBounds(img: Uint8Array, off: number, rows: number, cols: number, th
   return x2 < 0 ? undefined : [x1, y1, x2 + 1, y2 + 1];
 }
 
-function boxIou(a: SceneObject, b: SceneObject): number {
-  const iw = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
-  const ih = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
-  if (iw <= 0 || ih <= 0) return 0;
-  const i = iw * ih;
-  return i / ((a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - i);
-}
-
 function coverOfSmaller(a: SceneObject, b: SceneObject): number {
   const iw = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
   const ih = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
@@ -150,7 +143,7 @@ export function renderScene(src: FmnistSplit, pool: Int32Array, seed: number, sp
       const cand: SceneObject = { classId: src.labels[item], x1: x, y1: y, x2: x + w, y2: y + h };
       // Limited overlap: neither IoU nor the share of the smaller box that is covered may be large, so a
       // small item never hides inside a big one.
-      if (objects.some((q) => boxIou(q, cand) > o.maxOverlap || coverOfSmaller(q, cand) > 0.3)) continue;
+      if (objects.some((q) => iouXyxy(q.x1, q.y1, q.x2, q.y2, cand.x1, cand.y1, cand.x2, cand.y2) > o.maxOverlap || coverOfSmaller(q, cand) > 0.3)) continue;
       // Colour and contrast jitter; the item's grey level shades the colour and is its alpha.
       const col = [r() * 255, r() * 255, r() * 255];
       const contrast = 0.6 + r() * 0.8;

@@ -1,18 +1,16 @@
 // The kestrel detector as the service sees it: RGB bytes in, per-image candidates (before NMS) out.
 import type { Manifest } from '../../runtime/manifest.js';
-import type { Candidates, DetectorModel } from '../../runtime/models.js';
+import type { DetectorModel } from '../../runtime/models.js';
+import { pick, topK, type Candidates } from '../candidates.js';
 import { tf } from '../../runtime/backend.js';
 import { HEADS, type DetectorConfig, type HeadName } from './config.js';
-import { buildNetwork, normalizeInput, outputLayout } from './network.js';
-import { decodeSsdImage, decodeWindowImage, decodeYoloImage, mergeCandidates, pick, topK } from './decode-outputs.js';
+import { normalizeInput, outputLayout } from './network.js';
+import { decodeSsdImage, decodeWindowImage, decodeYoloImage } from './decode-outputs.js';
 import { makePriors } from '../heads/ssd/priors.js';
 import { makeWindows } from '../heads/sliding-window/windows.js';
 import { FusedNetwork } from './fused.js';
 import { voteWindows } from '../heads/sliding-window/voting.js';
 import type { RegionStage } from '../region-classifier/stage.js';
-
-/** The naive sliding-window mode: the same classifier, but the CNN is re-run on a crop around every window position. */
-export const NAIVE_HEAD = 'sliding-window-naive';
 
 /** Lowest window score that votes (window voting), whatever the caller's threshold. */
 const VOTE_FLOOR = 0.01;
@@ -31,6 +29,18 @@ export interface KestrelPredictOptions {
   windowVoteIou?: number;
 }
 
+/** How one head's raw outputs become candidates. */
+export interface HeadDecodeOptions {
+  scoreThreshold: number;
+  /** At most this many candidates per image, best first. */
+  cap: number;
+  multiLabel: boolean;
+  /** Attach each candidate's class distribution (the region classifier mixes it with its own). */
+  withClassProbs: boolean;
+  /** Window voting overlap for the sliding-window head; 0 = off. */
+  voteIou: number;
+}
+
 export class KestrelDetector implements DetectorModel {
   readonly kind = 'detector' as const;
   readonly labels: readonly string[];
@@ -42,20 +52,21 @@ export class KestrelDetector implements DetectorModel {
   /** The same sub-models with conv → batch norm → ReLU folded into fused convolutions, for inference. */
   private readonly fused = new Map<HeadName, FusedNetwork>();
   private readonly priors: Float32Array;
-  private readonly windows: Float32Array;
-  private flexible?: tf.LayersModel;
+  /** The sliding-window head's windows, xyxy in input pixels, in the order of its output slots. */
+  readonly windows: Float32Array;
 
   constructor(
     readonly manifest: Manifest,
     readonly cfg: DetectorConfig,
-    private readonly net: tf.LayersModel,
+    /** The whole trained network (every head's outputs); predict runs per-head sub-models of it. */
+    readonly net: tf.LayersModel,
     /** Optional second stage that re-reads each box's pixels to name its item. */
     readonly regionStage?: RegionStage,
   ) {
     this.labels = manifest.labels ?? Array.from({ length: cfg.numClasses }, (_, i) => `class${i}`);
     const trained = (manifest.heads ?? [...HEADS]).filter((h): h is HeadName => (HEADS as readonly string[]).includes(h));
     if (trained.length === 0) throw new Error(`${manifest.name}: manifest names no known head (${HEADS.join(', ')})`);
-    this.heads = trained.includes('sliding-window') ? [...trained, NAIVE_HEAD] : trained;
+    this.heads = trained;
     this.defaultHead = trained[0];
     this.inputSize = { width: cfg.inputSize, height: cfg.inputSize };
     this.defaultScoreThreshold = cfg.scoreThreshold;
@@ -89,16 +100,16 @@ export class KestrelDetector implements DetectorModel {
       if (!(weight >= 0 && weight <= 1)) throw new Error(`regionWeight must lie in [0, 1], got ${weight}`);
       // The head proposes one candidate per box with its class distribution; the mix may raise a box's
       // score above the head's, so the head's cut is looser than the caller's.
-      const proposals = await this.predictHead(pixels, batch, head, thr / 4, cap, false, true, voteIou);
+      const proposals = await this.predictHead(pixels, batch, head, { scoreThreshold: thr / 4, cap, multiLabel: false, withClassProbs: true, voteIou });
       const refined = await stage.refine(pixels, batch, S, proposals, { scoreThreshold: thr, multiLabel: ml, weight });
       return refined.map((c) => topK(c, cap));
     }
-    return this.predictHead(pixels, batch, head, thr, cap, ml, false, voteIou);
+    return this.predictHead(pixels, batch, head, { scoreThreshold: thr, cap, multiLabel: ml, withClassProbs: false, voteIou });
   }
 
-  private async predictHead(pixels: Uint8Array, batch: number, head: string, thr: number, cap: number, ml: boolean, withProbs: boolean, voteIou: number): Promise<Candidates[]> {
+  private async predictHead(pixels: Uint8Array, batch: number, head: string, o: HeadDecodeOptions): Promise<Candidates[]> {
     const S = this.cfg.inputSize;
-    if (head === NAIVE_HEAD && this.heads.includes(NAIVE_HEAD)) return this.predictNaive(pixels, batch, thr, cap, ml, withProbs, voteIou);
+    const { scoreThreshold: thr, cap, multiLabel: ml, withClassProbs: withProbs } = o;
     const sub = this.subModels.get(head as HeadName);
     if (!sub) throw new Error(`unknown head "${head}" (this model has: ${this.heads.join(', ')})`);
     const fused = this.fused.get(head as HeadName);
@@ -129,7 +140,7 @@ export class KestrelDetector implements DetectorModel {
       if (head === 'yolo') c = decodeYoloImage(this.cfg, shapes.map((_, i) => slice(i)), thr, ml, withProbs);
       else if (head === 'ssd') c = decodeSsdImage(this.cfg, this.priors, slice(0), thr, ml, withProbs);
       else {
-        result.push(this.windowCandidates(slice(0), thr, cap, ml, withProbs, voteIou));
+        result.push(this.windowCandidates(slice(0), o));
         continue;
       }
       result.push(topK(c, cap));
@@ -138,81 +149,14 @@ export class KestrelDetector implements DetectorModel {
   }
 
   /**
-   * Naive sliding windows: for every window position, crop the context around it (8 cells of its map on
-   * each side), run the whole CNN on that crop alone, and classify the windows at the crop's centre cell.
-   * Same classifier as the fully convolutional head; the difference is that nothing is shared between
-   * overlapping windows, which is what this mode exists to measure.
-   */
-  private async predictNaive(pixels: Uint8Array, batch: number, thr: number, cap: number, multiLabel: boolean, withProbs: boolean, voteIou: number): Promise<Candidates[]> {
-    const S = this.cfg.inputSize;
-    const net = this.flexibleNet();
-    const layout = outputLayout(this.cfg).filter((o) => o.head === 'sliding-window');
-    const swIdx = outputLayout(this.cfg).map((o, i) => (o.head === 'sliding-window' ? i : -1)).filter((i) => i >= 0);
-    const C = this.cfg.numClasses + 1;
-    const results: Candidates[] = [];
-    for (let b = 0; b < batch; b++) {
-      const img = pixels.subarray(b * S * S * 3, (b + 1) * S * S * 3);
-      const probs = new Float32Array((this.windows.length / 4) * C);
-      let offset = 0;
-      for (let m = 0; m < layout.length; m++) {
-        const s = layout[m].stride;
-        const P = 8 * s;
-        const g = Math.ceil(S / s);
-        const slots = layout[m].slotsPerCell;
-        const centre = P / s / 2;
-        const crops = new Uint8Array(g * g * P * P * 3).fill(114);
-        for (let gy = 0; gy < g; gy++) {
-          for (let gx = 0; gx < g; gx++) {
-            const ox = gx * s - centre * s, oy = gy * s - centre * s;
-            const base = (gy * g + gx) * P * P * 3;
-            for (let y = 0; y < P; y++) {
-              const sy = oy + y;
-              if (sy < 0 || sy >= S) continue;
-              const x0 = Math.max(0, -ox), x1 = Math.min(P, S - ox);
-              if (x1 <= x0) continue;
-              crops.set(img.subarray((sy * S + ox + x0) * 3, (sy * S + ox + x1) * 3), base + (y * P + x0) * 3);
-            }
-          }
-        }
-        // One crop per window position; batched 16 at a time so memory stays bounded.
-        for (let start = 0; start < g * g; start += 16) {
-          const n = Math.min(16, g * g - start);
-          const out = tf.tidy(() => {
-            const x = normalizeInput(tf.tensor4d(crops.subarray(start * P * P * 3, (start + n) * P * P * 3), [n, P, P, 3], 'int32'));
-            const all = net.predict(x) as tf.Tensor[];
-            const t = all[swIdx[m]] as tf.Tensor4D;
-            const cell = t.slice([0, centre, centre, 0], [n, 1, 1, -1]).reshape([n, slots, C]);
-            return tf.softmax(cell);
-          });
-          const v = (await out.data()) as Float32Array;
-          out.dispose();
-          probs.set(v, (offset + start * slots) * C);
-        }
-        offset += g * g * slots;
-      }
-      results.push(this.windowCandidates(probs, thr, cap, multiLabel, withProbs, voteIou));
-    }
-    return results;
-  }
-
-  /**
    * Sliding-window candidates from one image's window probabilities. With voting, windows down to a fixed
    * floor take part whatever the caller's threshold, so a box does not change with the threshold asked for.
    */
-  private windowCandidates(probs: Float32Array, thr: number, cap: number, ml: boolean, withProbs: boolean, voteIou: number): Candidates {
+  windowCandidates(probs: Float32Array, o: HeadDecodeOptions): Candidates {
+    const { scoreThreshold: thr, cap, multiLabel: ml, withClassProbs: withProbs, voteIou } = o;
     if (voteIou <= 0) return topK(decodeWindowImage(this.cfg, this.windows, probs, thr, ml, withProbs), cap);
     const voted = voteWindows(topK(decodeWindowImage(this.cfg, this.windows, probs, Math.min(thr, VOTE_FLOOR), ml, withProbs), cap), voteIou);
     return pick(voted, [...voted.scores.keys()].filter((i) => voted.scores[i] >= thr));
-  }
-
-  /** The same weights in a network that accepts any input size (for the crops of the naive mode). */
-  private flexibleNet(): tf.LayersModel {
-    if (!this.flexible) {
-      const f = buildNetwork(this.cfg, { flexibleInput: true });
-      f.setWeights(this.net.getWeights());
-      this.flexible = f;
-    }
-    return this.flexible;
   }
 
   get hasRegionClassifier(): boolean {
@@ -227,9 +171,7 @@ export class KestrelDetector implements DetectorModel {
     for (const f of this.fused.values()) f.dispose();
     this.fused.clear();
     this.net.dispose();
-    this.flexible?.dispose();
     this.regionStage?.dispose();
   }
 }
 
-export { mergeCandidates };

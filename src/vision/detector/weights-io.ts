@@ -1,8 +1,9 @@
 // Saving and loading tfjs models on disk without tfjs-node: model.json (topology + weights manifest) and one
 // weights.bin, the same files tf.io's browser/http handlers use, so the folder also loads with tf.loadLayersModel
 // over HTTP.
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../runtime/atomic-write.js';
 import { tf } from '../../runtime/backend.js';
 
 export interface NamedTensor {
@@ -25,18 +26,12 @@ function concatWeightData(d: tf.io.WeightData | undefined): ArrayBuffer {
   return d as ArrayBuffer;
 }
 
-/** Writes atomically (temp file + rename), so a crash mid-checkpoint never leaves a torn model. */
-async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await writeFile(`${path}.tmp`, data);
-  await rename(`${path}.tmp`, path);
-}
-
 export function diskSaver(dir: string, weightsName = 'weights.bin'): tf.io.IOHandler {
   return {
     save: async (a: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
       await mkdir(dir, { recursive: true });
       const data = new Uint8Array(concatWeightData(a.weightData));
-      await writeAtomic(join(dir, weightsName), data);
+      await writeFileAtomic(join(dir, weightsName), data);
       const json = {
         format: a.format ?? 'layers-model',
         generatedBy: a.generatedBy,
@@ -44,7 +39,7 @@ export function diskSaver(dir: string, weightsName = 'weights.bin'): tf.io.IOHan
         modelTopology: a.modelTopology,
         weightsManifest: [{ paths: [weightsName], weights: a.weightSpecs ?? [] }],
       };
-      await writeAtomic(join(dir, 'model.json'), JSON.stringify(json));
+      await writeFileAtomic(join(dir, 'model.json'), JSON.stringify(json));
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: data.byteLength } };
     },
   };
@@ -79,8 +74,8 @@ export function diskLoader(dir: string): tf.io.IOHandler {
 /** Named tensors (e.g. optimizer state) to one binary file plus a JSON spec. */
 export async function saveTensors(path: string, named: NamedTensor[]): Promise<void> {
   const { data, specs } = await tf.io.encodeWeights(named);
-  await writeAtomic(`${path}.bin`, new Uint8Array(concatWeightData(data)));
-  await writeAtomic(`${path}.json`, JSON.stringify(specs));
+  await writeFileAtomic(`${path}.bin`, new Uint8Array(concatWeightData(data)));
+  await writeFileAtomic(`${path}.json`, JSON.stringify(specs));
 }
 
 export async function loadTensors(path: string): Promise<NamedTensor[]> {

@@ -1,6 +1,6 @@
 // What the face model needs from each network: run at one square input side, return candidates.
 import type { tf } from '../../runtime/backend.js';
-import type { Candidates } from '../../runtime/models.js';
+import type { Candidates } from '../candidates.js';
 
 export interface FaceHead {
   /** Square input side the network runs at. */

@@ -2,7 +2,8 @@
 // forward passes and decoders. Each head runs at its own square input side.
 import { tf } from '../../runtime/backend.js';
 import type { Manifest } from '../../runtime/manifest.js';
-import type { Candidates, DetectorModel, PredictOptions } from '../../runtime/models.js';
+import type { DetectorModel, PredictOptions } from '../../runtime/models.js';
+import type { Candidates } from '../candidates.js';
 import type { FaceHead } from './head.js';
 
 /**

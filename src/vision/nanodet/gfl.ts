@@ -1,7 +1,7 @@
 // Decoding of a Generalized Focal Loss head (NanoDet's): per position, class scores (already sigmoid) and,
 // for each of the four sides, logits over reg_max + 1 distance bins. The distance is the expectation of the
 // softmax over the bins, in strides, measured from the cell centre. Pure functions over typed arrays.
-import type { Candidates } from '../../runtime/models.js';
+import type { Candidates } from '../candidates.js';
 
 /** One feature level's raw outputs, positions in row-major (y, x) order. */
 export interface GflLevel {

@@ -3,7 +3,8 @@
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { tf } from '../../runtime/backend.js';
 import type { Manifest } from '../../runtime/manifest.js';
-import type { Candidates, DetectorModel, PredictOptions } from '../../runtime/models.js';
+import type { DetectorModel, PredictOptions } from '../../runtime/models.js';
+import type { Candidates } from '../candidates.js';
 import { decodeGfl, type GflLevel } from './gfl.js';
 import type { NanoDetConfig } from './loader.js';
 import type { NanoDetNetwork } from './network.js';

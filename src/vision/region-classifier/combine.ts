@@ -2,7 +2,7 @@
 // gives a class distribution; the region classifier gives another, read from the box's pixels at full
 // resolution. The two are mixed log-linearly (a weighted geometric mean, renormalised) and the box's
 // score becomes objectness × mixed probability, so ranking by score keeps its meaning.
-import type { Candidates } from '../../runtime/models.js';
+import type { Candidates } from '../candidates.js';
 
 const EPS = 1e-6;
 

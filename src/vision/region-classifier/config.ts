@@ -5,11 +5,6 @@ import { z } from 'zod';
 export const regionClassifierSchema = z.object({
   /** Folder inside the detector's folder holding model.json and weights.bin. */
   dir: z.string().regex(/^[\w.-]+$/, 'a plain folder name inside the model folder').default('region-classifier'),
-  /**
-   * Further classifier folders read on the same crops (same input size); the class distributions of all of
-   * them are averaged, so classifiers trained apart vote.
-   */
-  ensemble: z.array(z.string().regex(/^[\w.-]+$/, 'a plain folder name inside the model folder')).default([]),
   /** Crop side in pixels that every box is resized to. */
   inputSize: z.number().int().min(8).default(32),
   /** Margin added around the box's longer side, as a share of it (each side). */
@@ -34,8 +29,6 @@ export const regionClassifierSchema = z.object({
   maxBoxes: z.number().int().positive().default(20),
   /** Whether predictions use it when the caller does not say (it costs more than the head itself). */
   usedByDefault: z.boolean().default(false),
-  /** Also read each crop mirrored and average the two distributions (training mirrors crops at random). */
-  mirror: z.boolean().default(false),
 });
 
 export type RegionClassifierConfig = z.infer<typeof regionClassifierSchema>;

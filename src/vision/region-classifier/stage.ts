@@ -4,13 +4,13 @@
 // usual per-class NMS runs afterwards, on the same candidates as without this stage: with weight 0 the
 // result is the head's own.
 import { join } from 'node:path';
-import type { Candidates } from '../../runtime/models.js';
+import { pick, type Candidates } from '../candidates.js';
 import { tf } from '../../runtime/backend.js';
 import { diskLoader } from '../detector/weights-io.js';
 import { FusedNetwork } from '../detector/fused.js';
 import { normalizeInput } from '../detector/network.js';
 import { nms } from '../nms.js';
-import { iouXyxy } from '../heads/box-math.js';
+import { iouXyxy } from '../boxes.js';
 import type { RegionClassifierConfig } from './config.js';
 import { contextSquares, cropRegions } from './crops.js';
 import { rescore } from './combine.js';
@@ -48,22 +48,18 @@ export interface RefineOptions {
 }
 
 export class RegionStage {
-  private readonly fused: (FusedNetwork | undefined)[];
+  private readonly fused: FusedNetwork | undefined;
 
-  /** `nets`: the classifier in cfg.dir, then those of cfg.ensemble; their distributions are averaged. */
-  constructor(readonly cfg: RegionClassifierConfig, private readonly nets: tf.LayersModel[], readonly numClasses: number) {
-    if (nets.length === 0) throw new Error('a region stage needs at least one classifier');
-    for (const net of nets) {
-      const out = net.outputs[0].shape;
-      if (out[out.length - 1] !== numClasses) throw new Error(`region classifier gives ${out[out.length - 1]} classes; the detector has ${numClasses}`);
-      const inp = net.inputs[0].shape;
-      if (inp[1] !== cfg.inputSize || inp[2] !== cfg.inputSize) throw new Error(`region classifier input is ${inp[1]}×${inp[2]}; its config says ${cfg.inputSize}`);
-    }
-    // The manifest's readout describes the first classifier; a mismatch means the folder holds other weights.
-    const grid = nets[0].layers.some((l) => l.getClassName() === 'Flatten');
+  constructor(readonly cfg: RegionClassifierConfig, private readonly net: tf.LayersModel, readonly numClasses: number) {
+    const out = net.outputs[0].shape;
+    if (out[out.length - 1] !== numClasses) throw new Error(`region classifier gives ${out[out.length - 1]} classes; the detector has ${numClasses}`);
+    const inp = net.inputs[0].shape;
+    if (inp[1] !== cfg.inputSize || inp[2] !== cfg.inputSize) throw new Error(`region classifier input is ${inp[1]}×${inp[2]}; its config says ${cfg.inputSize}`);
+    // A readout other than the manifest's means the folder holds other weights.
+    const grid = net.layers.some((l) => l.getClassName() === 'Flatten');
     if (grid !== (cfg.readout === 'grid')) throw new Error(`region classifier in ${cfg.dir}/ has the ${grid ? 'grid' : 'average'} readout; its config says ${cfg.readout}`);
     if (grid) {
-      const convs = nets[0].layers.filter((l) => /^rc4[a-z]_conv$/.test(l.name));
+      const convs = net.layers.filter((l) => /^rc4[a-z]_conv$/.test(l.name));
       const width = convs[0]?.outputShape as number[] | undefined;
       const want = { depth: cfg.gridDepth, width: cfg.gridChannels ?? cfg.channels[2] };
       const have = { depth: convs.length, width: width?.[width.length - 1] };
@@ -71,16 +67,15 @@ export class RegionStage {
         throw new Error(`region classifier in ${cfg.dir}/ has a grid stage of ${have.depth} conv(s) × ${have.width} channels; its config says ${want.depth} × ${want.width}`);
       }
     }
-    this.fused = nets.map((net) => FusedNetwork.compile(net));
+    this.fused = FusedNetwork.compile(net);
   }
 
   static async load(modelDir: string, cfg: RegionClassifierConfig, numClasses: number): Promise<RegionStage> {
-    const nets: tf.LayersModel[] = [];
+    const net = await tf.loadLayersModel(diskLoader(join(modelDir, cfg.dir)));
     try {
-      for (const dir of [cfg.dir, ...cfg.ensemble]) nets.push(await tf.loadLayersModel(diskLoader(join(modelDir, dir))));
-      return new RegionStage(cfg, nets, numClasses);
+      return new RegionStage(cfg, net, numClasses);
     } catch (e) {
-      for (const net of nets) net.dispose();
+      net.dispose();
       throw e;
     }
   }
@@ -91,12 +86,7 @@ export class RegionStage {
     const probs = tf.tidy(() => {
       const imgs = normalizeInput(tf.tensor4d(pixels, [batch, side, side, 3], 'int32')) as tf.Tensor4D;
       const crops = cropRegions(imgs, contextSquares(boxes, imageOf.length, this.cfg.context, side, side), imageOf, this.cfg.inputSize);
-      const input = this.cfg.mirror ? tf.concat([crops, tf.reverse(crops, 2)], 0) : crops;
-      const each = this.nets.map((net, i) => tf.softmax((this.fused[i]?.run(input)[0] ?? net.predict(input)) as tf.Tensor));
-      const p = each.length === 1 ? each[0] : tf.div(tf.addN(each), each.length);
-      if (!this.cfg.mirror) return p;
-      const n = imageOf.length;
-      return tf.div(tf.add(p.slice([0, 0], [n, -1]), p.slice([n, 0], [n, -1])), 2);
+      return tf.softmax((this.fused?.run(crops)[0] ?? this.net.predict(crops)) as tf.Tensor);
     });
     const v = (await probs.data()) as Float32Array;
     probs.dispose();
@@ -132,20 +122,15 @@ export class RegionStage {
       // Candidates left without a reading (past maxBoxes, all low-scoring) are dropped.
       const idx = [...owner.keys()].filter((i) => owner[i] >= 0);
       const clfProbs = new Float32Array(idx.length * K);
-      const headProbs = new Float32Array(idx.length * K);
-      const boxes = new Float32Array(idx.length * 4);
-      idx.forEach((i, j) => {
-        clfProbs.set(clf.subarray((start + owner[i]) * K, (start + owner[i] + 1) * K), j * K);
-        headProbs.set((c.classProbs as Float32Array).subarray(i * K, (i + 1) * K), j * K);
-        boxes.set(c.boxes.subarray(4 * i, 4 * i + 4), 4 * j);
-      });
+      idx.forEach((i, j) => clfProbs.set(clf.subarray((start + owner[i]) * K, (start + owner[i] + 1) * K), j * K));
+      const { boxes, classProbs: headProbs } = pick(c, idx);
       start += keep.length;
-      return rescore({ boxes, objectness: Float32Array.from(idx, (i) => obj[i]), headProbs, clfProbs }, K, o.weight, o.scoreThreshold, o.multiLabel);
+      return rescore({ boxes, objectness: Float32Array.from(idx, (i) => obj[i]), headProbs: headProbs as Float32Array, clfProbs }, K, o.weight, o.scoreThreshold, o.multiLabel);
     });
   }
 
   dispose(): void {
-    for (const f of this.fused) f?.dispose();
-    for (const net of this.nets) net.dispose();
+    this.fused?.dispose();
+    this.net.dispose();
   }
 }

@@ -1,7 +1,8 @@
 // Runs one head of a detector over a dataset split and measures it with the shared post-processing and
 // evaluator: accuracy (VOC mAP@0.5, COCO AP@[.5:.95], COCO AP by size) and speed (median milliseconds per
 // image of predict at batch 1, head decoding included, NMS excluded).
-import type { DetectorModel, Candidates } from '../../runtime/models.js';
+import type { DetectorModel } from '../../runtime/models.js';
+import type { Candidates } from '../candidates.js';
 import { readYoloSplit } from '../datasets/yolo-layout.js';
 import { postprocess } from '../nms.js';
 import { evaluateDetections, type DetectionBox, type GroundTruthBox } from '../eval/index.js';

@@ -7,7 +7,8 @@ import { writeScenes } from '../../../src/vision/datasets/scenes.js';
 import { readYoloSplit } from '../../../src/vision/datasets/yolo-layout.js';
 import { loadSplit } from '../../../src/vision/train/data.js';
 import { evaluateHead } from '../../../src/vision/train/run-eval.js';
-import type { Candidates, DetectorModel } from '../../../src/runtime/models.js';
+import type { DetectorModel } from '../../../src/runtime/models.js';
+import type { Candidates } from '../../../src/vision/candidates.js';
 import { fakeFmnist } from './helpers.js';
 
 test('eval --class-agnostic separates boxing from naming: right boxes with wrong classes score 0 by class and 1 agnostic', async () => {

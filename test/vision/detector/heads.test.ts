@@ -6,8 +6,9 @@ import { decodeSsd } from '../../../src/vision/heads/ssd/decode.js';
 import { encodeSsd, ssdLabelsToProbs } from '../../../src/vision/heads/ssd/encode.js';
 import { makePriors, type PriorSpec } from '../../../src/vision/heads/ssd/priors.js';
 import { decodeWindows, encodeWindows, makeWindows } from '../../../src/vision/heads/sliding-window/windows.js';
-import { iouXyxy, type GroundTruth } from '../../../src/vision/heads/box-math.js';
-import type { Candidates } from '../../../src/runtime/models.js';
+import { type GroundTruth } from '../../../src/vision/heads/box-math.js';
+import { iouXyxy } from '../../../src/vision/boxes.js';
+import type { Candidates } from '../../../src/vision/candidates.js';
 
 const gt: GroundTruth = {
   // A small, a medium and a large box, well apart, with different aspect ratios.

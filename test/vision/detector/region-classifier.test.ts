@@ -14,8 +14,7 @@ import { examplesToCrops, jitterBox, regionAccuracy, renderExamples, trainRegion
 import { decodeSsd } from '../../../src/vision/heads/ssd/decode.js';
 import { decodeYolo } from '../../../src/vision/heads/yolo/decode.js';
 import { decodeWindows } from '../../../src/vision/heads/sliding-window/windows.js';
-import { mergeCandidates, pick } from '../../../src/vision/detector/decode-outputs.js';
-import type { Candidates } from '../../../src/runtime/models.js';
+import { mergeCandidates, pick, type Candidates } from '../../../src/vision/candidates.js';
 import { fakeFmnist } from './helpers.js';
 import { run as evalRegionClassifier } from '../../../src/cli/eval-region-classifier.js';
 import type { FmnistSplit } from '../../../src/vision/datasets/fmnist.js';
@@ -124,7 +123,7 @@ test('jitterBox: no jitter returns the box; renderExamples is deterministic and 
 test('RegionStage.refine: weight 0 gives back the head\'s candidates; a duplicate box shares the reading of the box that covers it', async () => {
   await initBackend();
   const cfg = regionClassifierSchema.parse({ inputSize: 16, channels: [4, 8, 8] });
-  const stage = new RegionStage(cfg, [buildRegionClassifier(cfg, 3)], 3);
+  const stage = new RegionStage(cfg, buildRegionClassifier(cfg, 3), 3);
   try {
     // Two near-duplicate boxes (IoU 0.82) on one item (objectness 0.8 and 0.6), and a second item (0.5).
     const cands: Candidates = {
@@ -193,13 +192,8 @@ test('train region-classifier: a short run writes weights that RegionStage.load 
     const probs = await stage.classify(new Uint8Array(32 * 32 * 3), 1, 32, Float32Array.from([4, 4, 20, 20]), Int32Array.from([0]));
     close(probs.reduce((a, b) => a + b, 0), 1, 1e-4);
     stage.dispose();
-    // The same folder twice as an ensemble reads the same; a folder that is not there is an error.
-    const name = out.split('/').pop() as string;
-    const twice = await RegionStage.load(join(out, '..'), regionClassifierSchema.parse({ ...cfg, dir: name, ensemble: [name] }), 10);
-    const p2 = await twice.classify(new Uint8Array(32 * 32 * 3), 1, 32, Float32Array.from([4, 4, 20, 20]), Int32Array.from([0]));
-    p2.forEach((p, i) => close(p, probs[i], 1e-5));
-    twice.dispose();
-    await assert.rejects(RegionStage.load(join(out, '..'), regionClassifierSchema.parse({ ...cfg, dir: name, ensemble: ['no-such-classifier'] }), 10));
+    // A folder that is not there is an error.
+    await assert.rejects(RegionStage.load(join(out, '..'), regionClassifierSchema.parse({ ...cfg, dir: 'no-such-classifier' }), 10));
     await assert.rejects(RegionStage.load(join(out, '..'), { ...cfg, dir: out.split('/').pop() as string }, 3), /gives 10 classes; the detector has 3/);
 
     // kestrel eval region-classifier reads the crop settings from metrics.json and records its figures.
@@ -243,7 +237,7 @@ test('regionAccuracy: reading the examples in chunks of scenes gives the same pr
   net.dispose();
 });
 
-test("readout 'grid': one more stride-2 stage read as a flattened map; a warm start from 'average' keeps the shared layers and starts the rest fresh; an ensemble averages its classifiers", async () => {
+test("readout 'grid': one more stride-2 stage read as a flattened map; a warm start from 'average' keeps the shared layers and starts the rest fresh; the stage reads either as the classifier alone", async () => {
   await initBackend();
   const avg = buildRegionClassifier({ inputSize: 16, channels: [4, 8, 8], readout: 'average' }, 10);
   const grid = buildRegionClassifier({ inputSize: 16, channels: [4, 8, 8], readout: 'grid' }, 10);
@@ -273,15 +267,17 @@ test("readout 'grid': one more stride-2 stage read as a flattened map; a warm st
   });
   const pGrid = alone(grid), pAvg = alone(avg);
   // The config's readout must describe the first classifier.
-  assert.throws(() => new RegionStage(regionClassifierSchema.parse({ inputSize: 16, channels: [4, 8, 8] }), [grid], 10), /has the grid readout; its config says average/);
-  assert.throws(() => new RegionStage(cfg, [avg], 10), /has the average readout; its config says grid/);
-  // An ensemble: the two classifiers' distributions, averaged.
-  const stage = new RegionStage(cfg, [grid, avg], 10);
-  const probs = await stage.classify(pixels, 1, 32, boxes, Int32Array.from([0, 0]));
-  assert.equal(probs.length, 20);
-  probs.forEach((p, i) => close(p, (pGrid[i] + pAvg[i]) / 2, 1e-4));
-  close(probs.subarray(0, 10).reduce((a, b) => a + b, 0), 1, 1e-4);
-  stage.dispose();
+  assert.throws(() => new RegionStage(regionClassifierSchema.parse({ inputSize: 16, channels: [4, 8, 8] }), grid, 10), /has the grid readout; its config says average/);
+  assert.throws(() => new RegionStage(cfg, avg, 10), /has the average readout; its config says grid/);
+  // Each readout through the stage reads as the classifier alone.
+  const avgCfg = regionClassifierSchema.parse({ inputSize: 16, channels: [4, 8, 8], readout: 'average' });
+  for (const [c, net, want] of [[cfg, grid, pGrid], [avgCfg, avg, pAvg]] as const) {
+    const stage = new RegionStage(c, net, 10);
+    const probs = await stage.classify(pixels, 1, 32, boxes, Int32Array.from([0, 0]));
+    assert.equal(probs.length, 20);
+    probs.forEach((p, i) => close(p, want[i], 1e-4));
+    close(probs.subarray(0, 10).reduce((a, b) => a + b, 0), 1, 1e-4);
+  }
   wide.dispose();
 });
 
@@ -305,9 +301,9 @@ test('grid stage width and depth: a deeper stage names its convs on from rc4a, a
   assert.throws(() => regionClassifierSchema.parse({ readout: 'grid', gridDepth: 0 }));
   // Loading checks the grid stage that the config describes against the weights.
   const wideCfg = regionClassifierSchema.parse({ inputSize: 16, channels: [4, 8, 8], readout: 'grid', gridChannels: 12, gridDepth: 2 });
-  const loaded = new RegionStage(wideCfg, [wide], 10);
-  assert.throws(() => new RegionStage({ ...wideCfg, gridDepth: 1 }, [wide], 10), /grid stage of 2 conv\(s\) × 12 channels; its config says 1 × 12/);
-  assert.throws(() => new RegionStage({ ...wideCfg, gridChannels: undefined }, [wide], 10), /its config says 2 × 8/);
+  const loaded = new RegionStage(wideCfg, wide, 10);
+  assert.throws(() => new RegionStage({ ...wideCfg, gridDepth: 1 }, wide, 10), /grid stage of 2 conv\(s\) × 12 channels; its config says 1 × 12/);
+  assert.throws(() => new RegionStage({ ...wideCfg, gridChannels: undefined }, wide, 10), /its config says 2 × 8/);
   loaded.dispose(); // `wide` with it
   for (const m of [base, deep]) m.dispose();
 });

@@ -14,7 +14,7 @@ import { run as evalDetector } from '../../../src/cli/eval-detector.js';
 import { regionClassifierSchema } from '../../../src/vision/region-classifier/config.js';
 import { buildRegionClassifier } from '../../../src/vision/region-classifier/network.js';
 import { diskSaver } from '../../../src/vision/detector/weights-io.js';
-import type { Candidates } from '../../../src/runtime/models.js';
+import type { Candidates } from '../../../src/vision/candidates.js';
 
 test('a tiny generated dataset trains a few steps, the loss falls, and the written folder loads and predicts', async () => {
   await initBackend();

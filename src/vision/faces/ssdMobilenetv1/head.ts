@@ -1,7 +1,7 @@
 // The SSD face detector as a kestrel SSD head: box encodings reordered into the shared decoder's
 // [dx dy dw dh] layout and decoded there against the exported priors.
 import type { tf } from '../../../runtime/backend.js';
-import type { Candidates } from '../../../runtime/models.js';
+import type { Candidates } from '../../candidates.js';
 import { decodeSsd } from '../../heads/ssd/decode.js';
 import type { FaceHead } from '../head.js';
 import { SSD_FACE_INPUT, SSD_FACE_IOU_THRESHOLD, SSD_FACE_VARIANCES } from './config.js';

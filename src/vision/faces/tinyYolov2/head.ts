@@ -1,6 +1,6 @@
 // The tiny face detector as a kestrel YOLO head: its output grid decoded by the shared YOLO decoder.
 import { tf } from '../../../runtime/backend.js';
-import type { Candidates } from '../../../runtime/models.js';
+import type { Candidates } from '../../candidates.js';
 import { decodeYolo } from '../../heads/yolo/decode.js';
 import type { FaceHead } from '../head.js';
 import { TINY_FACE_ANCHORS_CELLS, TINY_FACE_BOX_ENCODING, TINY_FACE_IOU_THRESHOLD, TINY_FACE_STRIDE, tinyFaceGridSize } from './config.js';

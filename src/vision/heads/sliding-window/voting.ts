@@ -4,8 +4,8 @@
 // `iouThreshold` (itself included), whatever their class: where an item is is surer than what it is, and
 // on the validation split voting across classes gave better boxes than voting within one. Scores and
 // classes are unchanged and nothing is regressed: the boxes are still made of windows, only averaged.
-import type { Candidates } from '../../../runtime/models.js';
-import { iouXyxy } from '../box-math.js';
+import type { Candidates } from '../../candidates.js';
+import { iouXyxy } from '../../boxes.js';
 
 export function voteWindows(c: Candidates, iouThreshold: number): Candidates {
   const n = c.scores.length;

@@ -1,8 +1,9 @@
 // Sliding windows: a fixed set of boxes (sizes × aspect ratios at every cell of a feature map) each
 // classified as one of K classes or background. The box of a detection is the window itself; there is no
 // regression, which is what separates this head from SSD.
-import type { Candidates } from '../../../runtime/models.js';
-import { iouXyxy, type GroundTruth } from '../box-math.js';
+import type { Candidates } from '../../candidates.js';
+import type { GroundTruth } from '../box-math.js';
+import { iouXyxy } from '../../boxes.js';
 import { makePriors, type PriorSpec } from '../ssd/priors.js';
 import { chooseClasses, pushClassDistribution } from '../class-choice.js';
 

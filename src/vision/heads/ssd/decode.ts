@@ -1,5 +1,5 @@
 // SSD decoding: default boxes (priors) moved by the predicted offsets, offsets scaled by the variances.
-import type { Candidates } from '../../../runtime/models.js';
+import type { Candidates } from '../../candidates.js';
 import { chooseClasses, pushClassDistribution } from '../class-choice.js';
 
 export interface SsdDecodeOptions {

@@ -1,7 +1,8 @@
 // SSD matching: each ground-truth box claims its best prior (so none goes unmatched), then every prior whose
 // IoU with some box reaches the threshold takes that box. Offsets are encoded relative to the prior and
 // divided by the variances, which brings them to roughly unit scale for the smooth-L1 loss.
-import { iouXyxy, type GroundTruth } from '../box-math.js';
+import type { GroundTruth } from '../box-math.js';
+import { iouXyxy } from '../../boxes.js';
 
 export interface SsdTargets {
   /** n×4 encoded offsets (zero for background priors). */

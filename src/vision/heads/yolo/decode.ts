@@ -1,6 +1,6 @@
 // YOLOv2-style decoding of one grid's raw output. Layout per cell-anchor: [tx, ty, tw, th, tobj, class logits...],
 // cells row-major [gy][gx][anchor], which is what an NHWC conv output of depth anchors*(5+C) holds.
-import type { Candidates } from '../../../runtime/models.js';
+import type { Candidates } from '../../candidates.js';
 import { sigmoid } from '../box-math.js';
 
 export interface YoloDecodeOptions {

@@ -2,7 +2,8 @@
 // cell holding its centre. Unassigned slots whose anchor, placed at the cell, already overlaps a box well are
 // ignored rather than pushed towards "no object" (YOLOv2's ignore rule, computed from the anchors so it
 // needs no prediction).
-import { logit, shapeIou, iouXyxy, type GroundTruth } from '../box-math.js';
+import { logit, shapeIou, type GroundTruth } from '../box-math.js';
+import { iouXyxy } from '../../boxes.js';
 
 export interface YoloScale {
   stride: number;
