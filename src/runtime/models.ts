@@ -1,7 +1,14 @@
 // What a loaded model offers to the server and the CLI, per kind. Heads produce raw candidates;
 // thresholds, NMS and the mapping back to image pixels are shared post-processing.
+import type { InputResize } from '../vision/image.js';
 import type { Manifest } from './manifest.js';
 import type { Candidates } from '../vision/candidates.js';
+
+/**
+ * What predict takes: RGB bytes, or RGB floats on the 0–255 scale from a decode that resizes in floats
+ * ('pad-square-bilinear') and would lose agreement with its reference by rounding them.
+ */
+export type InputPixels = Uint8Array | Float32Array;
 
 /** Optional per-call settings of DetectorModel.predict. */
 export interface PredictOptions {
@@ -27,10 +34,11 @@ export interface DetectorModel {
   /** Score threshold used when a request gives none. */
   readonly defaultScoreThreshold: number;
   /**
-   * pixels: batch × height × width × 3 RGB bytes at inputSize (already letterboxed).
+   * pixels: batch × height × width × 3 RGB values at inputSize (already letterboxed): bytes, or floats for
+   * a model whose inputResize is 'pad-square-bilinear' (only such a model is ever given floats).
    * Returns one candidate set per image.
    */
-  predict(pixels: Uint8Array, batch: number, head: string, opts?: PredictOptions): Promise<Candidates[]>;
+  predict(pixels: InputPixels, batch: number, head: string, opts?: PredictOptions): Promise<Candidates[]>;
   /** True when a second-stage region classifier names the boxes (PredictOptions.regionClassifier). */
   readonly hasRegionClassifier?: boolean;
   /** Whether predict uses the region classifier when PredictOptions.regionClassifier is absent. */
@@ -49,6 +57,13 @@ export interface DetectorModel {
   readonly letterboxAlign?: 'center' | 'top-left';
   /** Optional: the letterbox padding grey (0–255) the network was trained with; 114 when absent. */
   readonly letterboxFill?: number;
+  /**
+   * Optional: how images are brought to the input size; 'letterbox' (sharp, lanczos3) when absent. Models
+   * whose reference pipeline pads the full-resolution picture to a square and then resizes it as TF's
+   * ResizeBilinear does (face-api's) say 'pad-square-bilinear', with letterboxAlign and letterboxFill
+   * placing and filling that padding. Its images reach predict as floats (InputPixels).
+   */
+  readonly inputResize?: InputResize;
   /**
    * Optional: square input sides a request may choose (speed modes, fastest first). Models that list them
    * take pixels at any of these sides; without it a model runs only at headInputSize/inputSize.

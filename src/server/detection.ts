@@ -3,7 +3,7 @@
 // the caller's pixels. Route files only parse requests and shape answers.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { DetectorModel, ModelRegistry } from '../runtime/models.js';
+import type { DetectorModel, InputPixels, ModelRegistry } from '../runtime/models.js';
 import type { Candidates } from '../vision/candidates.js';
 import { DEFAULT_DECODE_LIMITS, ImageError, decodeToInput, undoLetterbox, type DecodedImage, type DecodeLimits } from '../vision/image.js';
 import { ProblemError } from './errors.js';
@@ -275,7 +275,7 @@ async function decodeAndDetect(
     // bounds the memory of a batch to one full-resolution image at a time.
     const t0 = performance.now();
     try {
-      decoded.push(await decodeToInput(img, inputSize, ctx.limits, model.letterboxAlign ?? 'center', model.letterboxFill));
+      decoded.push(await decodeToInput(img, inputSize, ctx.limits, model.letterboxAlign ?? 'center', model.letterboxFill, model.inputResize));
     } catch (err) {
       decoded.push(toProblem(err));
     }
@@ -286,11 +286,13 @@ async function decodeAndDetect(
   let inferenceMs = 0;
   if (good.length > 0) {
     const plane = inputSize.width * inputSize.height * 3;
-    let pixels: Uint8Array;
+    let pixels: InputPixels;
     if (good.length === 1) pixels = good[0].pixels;
     else {
-      pixels = new Uint8Array(plane * good.length);
-      good.forEach((d, i) => pixels.set(d.pixels, i * plane));
+      // One model decodes every image of a request the same way, so the first one's type is all of theirs.
+      const all = good[0].pixels instanceof Float32Array ? new Float32Array(plane * good.length) : new Uint8Array(plane * good.length);
+      good.forEach((d, i) => all.set(d.pixels, i * plane));
+      pixels = all;
     }
     const t0 = performance.now();
     queued();

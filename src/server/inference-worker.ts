@@ -56,7 +56,8 @@ async function run(req: RunRequest): Promise<void> {
     const model = models.get(req.model);
     if (!model) throw new Error(`model ${req.model} is not loaded in this worker`);
     const t0 = performance.now();
-    const out = await model.predict(new Uint8Array(req.pixels), req.batch, req.head, { scoreThreshold: req.scoreThreshold, regionClassifier: req.regionClassifier });
+    const pixels = req.floats ? new Float32Array(req.pixels) : new Uint8Array(req.pixels);
+    const out = await model.predict(pixels, req.batch, req.head, { scoreThreshold: req.scoreThreshold, regionClassifier: req.regionClassifier });
     const ms = performance.now() - t0;
     if (out.length !== req.batch) throw new Error(`model ${req.model} returned ${out.length} results for a batch of ${req.batch}`);
     const p = pack(out);

@@ -2,15 +2,15 @@
 // so the in-process engine here can be swapped for a worker-thread pool with micro-batching (issue 10)
 // and given a bounded queue (issue 9) without touching a route.
 import { Gauge } from 'prom-client';
-import type { DetectorModel } from '../runtime/models.js';
+import type { DetectorModel, InputPixels } from '../runtime/models.js';
 import type { Candidates } from '../vision/candidates.js';
 import { metricsRegistry, observeBatch, observeInference } from './plugins/metrics.js';
 
 export interface DetectJob {
   model: DetectorModel;
   head: string;
-  /** batch × height × width × 3 RGB bytes, letterboxed to inputSize. */
-  pixels: Uint8Array;
+  /** batch × height × width × 3 RGB values, letterboxed to inputSize: bytes, or floats for the models that ask (InputPixels). */
+  pixels: InputPixels;
   batch: number;
   /** The model's inputSize, or the head's own (DetectorModel.headInputSize). */
   inputSize?: { width: number; height: number };
@@ -82,12 +82,12 @@ export function releaseOnce(undo: () => void): () => void {
 
 export const abortError = (signal: AbortSignal): Error => (signal.reason instanceof InferenceTimeoutError ? signal.reason : new JobAbortedError());
 
-/** A job's pixel buffer must hold exactly batch × height × width × 3 bytes at its input size. */
+/** A job's pixel buffer must hold exactly batch × height × width × 3 values at its input size. */
 export function checkJobPixels(job: DetectJob): void {
   const { width, height } = job.inputSize ?? job.model.inputSize;
   const expected = job.batch * width * height * 3;
   if (job.pixels.length !== expected) {
-    throw new Error(`pixels hold ${job.pixels.length} bytes; ${job.batch}×${height}×${width}×3 = ${expected} expected`);
+    throw new Error(`pixels hold ${job.pixels.length} ${job.pixels instanceof Float32Array ? 'floats' : 'bytes'}; ${job.batch}×${height}×${width}×3 = ${expected} expected`);
   }
 }
 

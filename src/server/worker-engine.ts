@@ -382,8 +382,10 @@ export class WorkerEngine implements InferenceEngine {
     const first = jobs[0].job;
     const { width, height } = first.inputSize ?? first.model.inputSize;
     const batch = jobs.reduce((a, p) => a + p.job.batch, 0);
-    // One fresh buffer for the batch: it is transferred, so no caller's bytes are detached.
-    const pixels = new Uint8Array(batch * width * height * 3);
+    // One fresh buffer for the batch: it is transferred, so no caller's bytes are detached. Jobs batch only
+    // with jobs of the same model, which decodes them all to the same type.
+    const floats = first.pixels instanceof Float32Array;
+    const pixels = floats ? new Float32Array(batch * width * height * 3) : new Uint8Array(batch * width * height * 3);
     let at = 0;
     for (const p of jobs) {
       pixels.set(p.job.pixels, at);
@@ -399,7 +401,7 @@ export class WorkerEngine implements InferenceEngine {
     this.active += jobs.length;
     this.counts.batches++;
     observeBatch(model, first.head, batch, jobs.length);
-    const msg: RunRequest = { type: 'run', id, model, head: first.head, batch, width, height, scoreThreshold, regionClassifier: first.regionClassifier, pixels: pixels.buffer };
+    const msg: RunRequest = { type: 'run', id, model, head: first.head, batch, width, height, scoreThreshold, regionClassifier: first.regionClassifier, pixels: pixels.buffer, floats };
     slot.worker.postMessage(msg, [pixels.buffer]);
   }
 

@@ -20,8 +20,9 @@ export interface RunRequest {
   height: number;
   scoreThreshold?: number;
   regionClassifier?: boolean;
-  /** batch × height × width × 3 RGB bytes, transferred. */
+  /** batch × height × width × 3 RGB values, transferred: bytes, or float32 when `floats` (InputPixels). */
   pixels: ArrayBuffer;
+  floats?: boolean;
 }
 
 export interface MemoryRequest {

@@ -8,10 +8,13 @@ import {
   applyLetterbox,
   decodeToInput,
   letterboxFor,
+  padSquareResizeBilinear,
   probeImage,
   sniffFormat,
+  squareLetterboxFor,
   undoLetterbox,
 } from '../../src/vision/image.js';
+import { initBackend, tf } from '../../src/runtime/backend.js';
 import { overlaySvg, renderDetections, escapeXml } from '../../src/vision/render.js';
 
 const DST = { width: 160, height: 128 };
@@ -24,7 +27,7 @@ async function scene(w: number, h: number, rect: { x: number; y: number; w: numb
 }
 
 /** Bounding box of near-white pixels in a dst-sized RGB buffer. */
-function whiteBox(px: Uint8Array, W: number, H: number): [number, number, number, number] {
+function whiteBox(px: Uint8Array | Float32Array, W: number, H: number): [number, number, number, number] {
   let x1 = W, y1 = H, x2 = -1, y2 = -1;
   for (let y = 0; y < H; y++)
     for (let x = 0; x < W; x++) {
@@ -225,4 +228,80 @@ test('top-left letterbox puts the picture in the corner and still maps boxes bac
   const found = undoLetterbox(Float32Array.from(whiteBox(d.pixels, DST.width, DST.height)), d.letterbox);
   const want = [400, 300, 800, 700];
   for (let i = 0; i < 4; i++) assert.ok(Math.abs(found[i] - want[i]) <= (1920 / DST.width) * 1.5, `coord ${i}: ${found[i]} vs ${want[i]}`);
+});
+
+/** Deterministic, varied bytes: h × w × 3. */
+function noise(w: number, h: number, seed: number): Uint8Array {
+  const px = new Uint8Array(w * h * 3);
+  let s = seed;
+  for (let i = 0; i < px.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    px[i] = s >>> 24;
+  }
+  return px;
+}
+
+test('padSquareResizeBilinear is tf.pad then tf.image.resizeBilinear (no corner alignment, no half-pixel centres)', async () => {
+  await initBackend();
+  // Down- and upscales, wide and tall, ratios that are and are not exact in binary, both alignments.
+  const cases: [number, number, number, 'top-left' | 'center', number][] = [
+    [301, 173, 64, 'top-left', 0],
+    [173, 301, 64, 'top-left', 0],
+    [640, 480, 416, 'top-left', 0],
+    [20, 13, 48, 'top-left', 0],
+    [301, 174, 64, 'center', 7],
+    [13, 20, 48, 'center', 200],
+    [64, 64, 64, 'top-left', 0],
+  ];
+  for (const [w, h, side, align, fill] of cases) {
+    const src = noise(w, h, w * 31 + h);
+    const m = Math.max(w, h);
+    const left = align === 'center' ? Math.floor((m - w) / 2) : 0;
+    const top = align === 'center' ? Math.floor((m - h) / 2) : 0;
+    const want = tf.tidy(() => {
+      const img = tf.tensor3d(src, [h, w, 3], 'float32');
+      const sq = tf.pad(img, [[top, m - h - top], [left, m - w - left], [0, 0]], fill);
+      return tf.image.resizeBilinear(sq, [side, side], false, false).dataSync() as Float32Array;
+    });
+    const got = padSquareResizeBilinear(src, w, h, side, fill, align);
+    assert.equal(got.length, want.length);
+    let worst = 0;
+    for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+    assert.ok(worst <= 1e-3, `${w}×${h} → ${side} ${align}: max |Δ| ${worst}`);
+  }
+});
+
+test("pad-square-bilinear decodes to floats, pads bottom/right with the model's fill and maps boxes back", async () => {
+  const side = 96;
+  const img = await scene(1920, 1080, { x: 400, y: 300, w: 400, h: 400 }, 'png');
+  const d = await decodeToInput(img, { width: side, height: side }, undefined, 'top-left', 0, 'pad-square-bilinear');
+  assert.ok(d.pixels instanceof Float32Array, 'floats: rounding them to bytes moves face scores');
+  assert.equal(d.pixels.length, side * side * 3);
+  assert.deepEqual(d.letterbox, squareLetterboxFor(1920, 1080, side, 'top-left'));
+  assert.deepEqual([d.letterbox.innerWidth, d.letterbox.innerHeight, d.letterbox.padLeft, d.letterbox.padTop], [96, 54, 0, 0]);
+  // The same values as the resize over sharp's full-resolution decode.
+  const full = await sharp(img).removeAlpha().raw().toBuffer();
+  assert.deepEqual(Array.from(d.pixels), Array.from(padSquareResizeBilinear(new Uint8Array(full), 1920, 1080, side, 0)));
+  // Rows past the picture are padding: exactly the fill.
+  const firstPadRow = Math.ceil((1080 * side) / 1920);
+  assert.ok(d.pixels.subarray(firstPadRow * side * 3).every((v) => v === 0), 'padding is black');
+  assert.ok(Math.abs(d.pixels[0] - 0x40) < 1e-3, `first pixel ${d.pixels[0]} is the picture's grey`);
+  const found = undoLetterbox(Float32Array.from(whiteBox(d.pixels, side, side)), d.letterbox);
+  const want = [400, 300, 800, 700];
+  for (let i = 0; i < 4; i++) assert.ok(Math.abs(found[i] - want[i]) <= (1920 / side) * 1.5, `coord ${i}: ${found[i]} vs ${want[i]}`);
+});
+
+test('pad-square-bilinear follows EXIF orientation and centre alignment, and refuses a non-square input', async () => {
+  const side = 64;
+  // Stored 200 wide and 120 high; upright (EXIF 6) it is 120×200, so the padding goes left and right.
+  const stored = await scene(200, 120, { x: 20, y: 10, w: 60, h: 40 }, 'jpeg');
+  const rotated = await sharp(stored).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+  const d = await decodeToInput(rotated, { width: side, height: side }, undefined, 'center', 9, 'pad-square-bilinear');
+  assert.deepEqual([d.letterbox.srcWidth, d.letterbox.srcHeight], [120, 200]);
+  assert.equal(d.letterbox.innerWidth, Math.round((120 * side) / 200));
+  assert.equal(d.letterbox.padLeft, (40 * side) / 200, 'the 80 columns of padding split evenly, in input pixels');
+  assert.equal(d.letterbox.padTop, 0);
+  assert.equal(d.pixels[0], 9, 'top-left corner is padding');
+  assert.equal(d.pixels[(side - 1) * 3], 9, 'top-right corner is padding');
+  await assert.rejects(decodeToInput(stored, { width: 64, height: 48 }, undefined, 'top-left', 0, 'pad-square-bilinear'), /square/);
 });

@@ -3,6 +3,7 @@ import { resolve, sep } from 'node:path';
 import { z } from 'zod';
 import type { Manifest } from '../../runtime/manifest.js';
 import type { ModelLoader } from '../../runtime/models.js';
+import { INPUT_RESIZES } from '../image.js';
 import { FaceDetector } from './model.js';
 import type { FaceHead } from './head.js';
 import { disposeWeightMap, loadWeightMap } from './weights.js';
@@ -23,6 +24,8 @@ export const facesConfigSchema = z.object({
   scoreThreshold: z.number().gt(0).lt(1).default(0.5),
   /** Where the picture sits in the letterbox; face-api's pipeline pads right and bottom only. */
   letterboxAlign: z.enum(['center', 'top-left']).default('top-left'),
+  /** How images reach the input size; face-api's own way unless a deployment trades agreement for a cheaper decode. */
+  inputResize: z.enum(INPUT_RESIZES).default('pad-square-bilinear'),
   heads: z
     .object({
       yolo: headConfig.extend({ inputSize: z.number().int().positive().multipleOf(32).default(416) }).optional(),
@@ -67,7 +70,7 @@ export const loadFaceDetector: ModelLoader = async (manifest: Manifest, dir: str
         disposeWeightMap(wm);
       }
     }
-    return new FaceDetector(manifest, heads, cfg.scoreThreshold, cfg.letterboxAlign);
+    return new FaceDetector(manifest, heads, cfg.scoreThreshold, cfg.letterboxAlign, cfg.inputResize);
   } catch (err) {
     for (const h of heads.values()) h.dispose();
     throw err;

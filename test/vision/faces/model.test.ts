@@ -90,6 +90,8 @@ test('the faces model describes itself: heads, labels, sizes, NMS defaults', () 
   assert.equal(model.defaultIouThreshold?.('ssd'), 0.5);
   assert.equal(model.defaultScoreThreshold, 0.5);
   assert.equal(model.letterboxAlign, 'top-left');
+  assert.equal(model.inputResize, 'pad-square-bilinear');
+  assert.equal(model.letterboxFill, 0);
 });
 
 test('a batch of two gives the same candidates as two single images', async () => {
@@ -135,6 +137,7 @@ test('the loader validates its config', async () => {
     ['yolo not a multiple of 32', (m) => ((m.config as { heads: { yolo: { inputSize: number } } }).heads.yolo.inputSize = 400), /32/],
     ['labels', (m) => (m.labels = ['person']), /labels/],
     ['weights outside the folder', (m) => ((m.config as { heads: { ssd: { weights: string } } }).heads.ssd.weights = '../x.json'), /outside/],
+    ['unknown input resize', (m) => ((m.config as { inputResize: string }).inputResize = 'nearest'), /inputResize/],
   ];
   for (const [what, patch, re] of bad) {
     await assert.rejects(loadFaceDetector(await manifestWith(patch), MODEL_DIR), re, what);
@@ -177,5 +180,17 @@ test('a yolo-only model serves yolo as its default head', async () => {
     assert.ok(c.scores.length >= 1);
   } finally {
     only.dispose();
+  }
+});
+
+test("config.inputResize chooses the decode step: face-api's resize by default, sharp's letterbox on request", async () => {
+  const dflt = await loadFaceDetector(await manifestWith((m) => delete (m.config as { inputResize?: string }).inputResize), MODEL_DIR);
+  const cheap = await loadFaceDetector(await manifestWith((m) => ((m.config as { inputResize: string }).inputResize = 'letterbox')), MODEL_DIR);
+  try {
+    assert.equal((dflt as DetectorModel).inputResize, 'pad-square-bilinear');
+    assert.equal((cheap as DetectorModel).inputResize, 'letterbox');
+  } finally {
+    dflt.dispose();
+    cheap.dispose();
   }
 });
