@@ -1,19 +1,23 @@
 // kestrel detect: runs a detector over image files and prints the detections in each image's own pixels.
 import { parseArgs } from 'node:util';
 import { openDetector } from './open-detector.js';
-import sharp from 'sharp';
-import type { Candidates } from '../vision/candidates.js';
-import { postprocess } from '../vision/nms.js';
+import { readFile } from 'node:fs/promises';
+import { Registry } from '../runtime/registry.js';
+import { DEFAULT_DECODE_LIMITS } from '../vision/image.js';
+import { InProcessEngine } from '../server/inference.js';
+import { detectOne, prepare, type DetectContext } from '../server/detection.js';
+import { ProblemError } from '../server/errors.js';
 
-export const HELP = `usage: kestrel detect IMAGE... --model NAME|DIR [--head H] [--score X] [--iou X] [--json]
+export const HELP = `usage: kestrel detect IMAGE... --model NAME|DIR [--head H] [--score X] [--iou X] [--size N] [--json]
 
-Letterboxes each image to the model's input size (grey padding, aspect kept), runs the head, applies
-per-class NMS and prints the boxes in the image's own pixels.
+Runs each image through the same pipeline as POST /v1/detect (decoded and letterboxed as the model asks,
+the head, per-class NMS) and prints the boxes in the image's own pixels.
 
   --model NAME|DIR   model folder name under --models-dir (default models/) or a path
   --head H           head to run (default: the model's default)
   --score X          minimum score (default: the model's default threshold)
-  --iou X            NMS IoU threshold (default 0.5)
+  --iou X            NMS IoU threshold (default: the head's own, else 0.45)
+  --size N           input side, for models with speed modes (coco: 320, 416, 512)
   --json             one JSON document: [{ image, width, height, detections: [{ label, classId, score, box }] }]
   --models-dir DIR   where model names are looked up (default models)`;
 
@@ -22,7 +26,7 @@ export async function run(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      model: { type: 'string' }, head: { type: 'string' }, score: { type: 'string' }, iou: { type: 'string' },
+      model: { type: 'string' }, head: { type: 'string' }, score: { type: 'string' }, iou: { type: 'string' }, size: { type: 'string' },
       json: { type: 'boolean' }, 'models-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -41,7 +45,9 @@ export async function run(argv: string[]): Promise<number> {
     return n;
   };
   const scoreArg = unit(values.score, 'score');
-  const iou = unit(values.iou, 'iou') ?? 0.5;
+  const iouArg = unit(values.iou, 'iou');
+  const sizeArg = values.size === undefined ? undefined : Number(values.size);
+  if (sizeArg !== undefined && !Number.isInteger(sizeArg)) throw new Error(`--size must be a whole number, got "${values.size}"`);
   const opened = await openDetector(values.model, values['models-dir']);
   if ('error' in opened) {
     console.error(opened.error);
@@ -53,34 +59,33 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`unknown head "${head}" (this model has: ${model.heads.join(', ')})`);
     return 2;
   }
-  const score = scoreArg ?? model.defaultScoreThreshold;
-  const { width: W, height: H } = model.inputSize;
-  const predict = model.predict.bind(model) as (p: Uint8Array, b: number, h: string, o?: { scoreThreshold?: number }) => Promise<Candidates[]>;
+  // The service's own pipeline (decode as the model asks, forward pass, NMS, boxes back to the image), so
+  // the CLI answers exactly what POST /v1/detect answers for the same bytes.
+  const registry = new Registry([{ model }]);
+  const engine = new InProcessEngine();
+  const ctx: DetectContext = { registry, engine, limits: { ...DEFAULT_DECODE_LIMITS, maxImageBytes: Infinity, maxBatch: 1, maxBatchBytes: Infinity } };
   const results = [];
   let failed = 0;
   for (const file of positionals) {
     try {
-      const meta = await sharp(file).metadata();
-      const w = meta.width ?? 0, h = meta.height ?? 0;
-      if (!w || !h) throw new Error('not an image');
-      const scale = Math.min(W / w, H / h);
-      const nw = Math.max(1, Math.round(w * scale)), nh = Math.max(1, Math.round(h * scale));
-      const left = Math.floor((W - nw) / 2), top = Math.floor((H - nh) / 2);
-      const px = await sharp(file).removeAlpha().resize(nw, nh, { fit: 'fill' })
-        .extend({ left, top, right: W - nw - left, bottom: H - nh - top, background: { r: 114, g: 114, b: 114 } })
-        .raw().toBuffer();
-      const [cand] = await predict(new Uint8Array(px.buffer, px.byteOffset, px.length), 1, head, { scoreThreshold: score });
-      const sel = postprocess(cand, { scoreThreshold: score, iouThreshold: iou, maxDetections: 100, method: 'hard' });
-      const kept = { boxes: cand.boxes, classes: cand.classes };
-      const detections = [...sel.indices].map((i, j) => {
-        const map = (v: number, off: number, max: number): number => Math.round(Math.min(max, Math.max(0, (v - off) / scale)) * 10) / 10;
-        return {
-          label: model.labels[kept.classes[i]] ?? String(kept.classes[i]),
-          classId: kept.classes[i],
-          score: Math.round(sel.scores[j] * 1000) / 1000,
-          box: [map(kept.boxes[4 * i], left, w), map(kept.boxes[4 * i + 1], top, h), map(kept.boxes[4 * i + 2], left, w), map(kept.boxes[4 * i + 3], top, h)],
-        };
+      const prep = prepare(ctx, {
+        model: model.manifest.name,
+        head,
+        scoreThreshold: scoreArg,
+        iouThreshold: iouArg,
+        size: sizeArg,
+        maxDetections: 100,
+        nms: 'hard',
       });
+      const r = await detectOne(ctx, prep, await readFile(file));
+      const r1 = (v: number): number => Math.round(v * 10) / 10;
+      const detections = r.detections.map((d) => ({
+        label: d.label,
+        classId: d.classId,
+        score: Math.round(d.score * 1000) / 1000,
+        box: [r1(d.box.x), r1(d.box.y), r1(d.box.x + d.box.width), r1(d.box.y + d.box.height)],
+      }));
+      const { width: w, height: h } = r.image;
       results.push({ image: file, width: w, height: h, head, detections });
       if (!values.json) {
         console.log(`${file} (${w}×${h}, ${head}): ${detections.length} detection(s)`);
@@ -88,9 +93,11 @@ export async function run(argv: string[]): Promise<number> {
       }
     } catch (err) {
       failed++;
-      console.error(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+      const msg = err instanceof ProblemError ? (err.detail ?? err.title) : err instanceof Error ? err.message : String(err);
+      console.error(`${file}: ${msg}`);
     }
   }
+  await engine.close();
   if (values.json) console.log(JSON.stringify(results));
   model.dispose();
   return failed ? 1 : 0;
