@@ -25,6 +25,7 @@ export function initDetect() {
   const img = $('detect-img');
   const boxes = $('detect-boxes');
   const caption = $('detect-caption');
+  const announce = $('detect-status');
   const tbody = $('detect-table').querySelector('tbody');
   const timings = $('detect-timings');
   const runButton = $('detect-run');
@@ -176,6 +177,7 @@ export function initDetect() {
     const n = answer.detections.length;
     const blurText = faces !== undefined ? ` · ${Number.isFinite(faces) ? faces : '?'} face${faces === 1 ? '' : 's'} blurred by the faces model` : '';
     caption.textContent = `${answer.model} / ${answer.head} · ${n} detection${n === 1 ? '' : 's'} · ${W}×${H} px${blurText}`;
+    announce.textContent = `${n} detection${n === 1 ? '' : 's'}; they are listed in the table below the photo.`;
   }
 
   function drawBoxes(detections, W, H) {

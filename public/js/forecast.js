@@ -51,6 +51,7 @@ export function initForecast() {
   const result = $('forecast-result');
   const chartBox = $('forecast-chart');
   const caption = $('forecast-caption');
+  const announce = $('forecast-status');
   const tbody = $('forecast-table').querySelector('tbody');
 
   let models = [];
@@ -132,6 +133,7 @@ export function initForecast() {
       ),
     );
     caption.textContent = title;
+    announce.textContent = `Forecast ready: ${answer.horizon} steps; the values are in the table under the chart.`;
     tbody.replaceChildren(
       ...answer.forecast.map((v, i) => el('tr', {}, el('td', {}, i + 1), el('td', {}, fmt(v, 3)), el('td', {}, iv ? fmt(iv.lower[i], 3) : '–'), el('td', {}, iv ? fmt(iv.upper[i], 3) : '–'))),
     );

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import puppeteer, { type Browser, type HTTPResponse, type Page } from 'puppeteer-core';
 import { buildApp } from '../../src/server/app.js';
-import { defaultConfig } from '../../src/server/config.js';
+import { defaultConfig, type Config } from '../../src/server/config.js';
 import { initBackend } from '../../src/runtime/backend.js';
 import { loadRegistry, type Registry } from '../../src/runtime/registry.js';
 import { manifestSchema } from '../../src/runtime/manifest.js';
@@ -61,9 +61,9 @@ interface DetectAnswer {
   detections: Detection[];
 }
 
-async function serve(apiKey?: string, models: ModelRegistry | undefined = registry): Promise<string> {
+async function serve(apiKey?: string, models: ModelRegistry | undefined = registry, over: Partial<Config> = {}): Promise<string> {
   assert.ok(models);
-  const app = await buildApp({ config: defaultConfig({ apiKey }), registry: models, logger: false });
+  const app = await buildApp({ config: defaultConfig({ apiKey, ...over }), registry: models, logger: false });
   servers.push(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/`;
@@ -594,10 +594,20 @@ test('keyboard: the tabs follow the arrow keys and every control has a label', {
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'tab-forecast');
   await page.keyboard.press('ArrowRight');
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'tab-detect');
+  assert.equal(await page.$eval('#docs-link', (n) => n.hidden), false, 'Swagger UI is served, so the page links to it');
   const unlabelled = await page.$$eval('input, select, textarea', (els) =>
     els.filter((e) => !(e).labels?.length && !e.getAttribute('aria-label')).map((e) => e.id || e.outerHTML),
   );
   assert.deepEqual(unlabelled, []);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('with KESTREL_DOCS=false the page drops its link to the API reference', { skip: noBrowser }, async () => {
+  const base = await serve(undefined, registryOf([]), { docs: false });
+  const { page, problems } = await open(base);
+  await page.waitForSelector('#docs-link', { hidden: true });
+  assert.match(await page.$eval('.tagline', (n) => n.innerText), /as any client\.$/, 'what is on screen');
   assert.deepEqual(problems, []);
   await page.close();
 });
