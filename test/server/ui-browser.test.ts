@@ -472,6 +472,9 @@ test('text: a passage from the model in models/ matches the API\'s non-streamed 
   assert.equal(shown, body.text);
   assert.equal([...shown].length, 160);
   await shot(page, 'text.png');
+  await page.setViewport({ width: 390, height: 844 });
+  const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert.ok(widths[0] <= widths[1], `page is ${widths[0]}px wide in a ${widths[1]}px window`);
   assert.deepEqual(problems, []);
   await page.close();
 });
@@ -554,6 +557,15 @@ test('forecast: the chart plots the API answer (line and interval band) and a ba
     answer.forecast.map((v) => Number(v.toFixed(3))),
   );
   await shot(page, 'forecast.png');
+  // At phone width the chart is redrawn to the width it is shown at (its labels stay legible) and nothing overflows.
+  await page.setViewport({ width: 390, height: 844 });
+  await page.waitForFunction(() => {
+    const chartSvg = document.querySelector('#forecast-chart svg');
+    return chartSvg && Math.abs(Number(chartSvg.getAttribute('viewBox').split(' ')[2]) - chartSvg.getBoundingClientRect().width) < 2;
+  });
+  const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert.ok(widths[0] <= widths[1], `page is ${widths[0]}px wide in a ${widths[1]}px window`);
+  await shot(page, 'forecast-phone.png');
   assert.deepEqual(problems, []);
   await page.close();
 });
