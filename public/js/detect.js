@@ -61,10 +61,9 @@ export function initDetect() {
       const sizes = Array.isArray(m.sizes) ? [...new Set(m.sizes.filter((s) => Number.isInteger(s) && s > 0))].sort((a, b) => a - b) : [];
       sizeField.hidden = sizes.length < 2;
       if (sizes.length >= 2) {
-        const native = m.input?.width;
-        const pick = sizes.includes(native) ? native : sizes[Math.floor(sizes.length / 2)];
         const label = (s, i) => `${s} px${i === 0 ? ' (fastest)' : i === sizes.length - 1 ? ' (most accurate)' : ''}`;
-        fillSelect(sizeSel, sizes.map((s, i) => ({ value: String(s), label: label(s, i) })), String(pick));
+        // Left on the server's choice, no size is sent, so a deployment's own speed setting holds.
+        fillSelect(sizeSel, [{ value: '', label: 'Server default' }, ...sizes.map((s, i) => ({ value: String(s), label: label(s, i) }))], '');
       } else {
         sizeSel.replaceChildren();
       }

@@ -206,7 +206,7 @@ test('detect: an uploaded photo gets the API answer drawn box for box over it an
   const sizes = ((await (await fetch(new URL(`v1/models/${answer.model}`, base))).json()) as { sizes?: number[] }).sizes ?? [];
   const speedShown = await page.$eval('#detect-size-field', (n) => !n.hidden);
   assert.equal(speedShown, sizes.length > 1, `sizes ${JSON.stringify(sizes)}`);
-  assert.equal(new URL(nres.url()).searchParams.has('size'), sizes.length > 1);
+  assert.equal(new URL(nres.url()).searchParams.has('size'), false, 'no size is sent unless one is chosen');
 
   // A file that is not an image: the API's problem document is shown as a sentence.
   const refused = page.waitForResponse(isPost('/v1/detect'));
@@ -325,10 +325,11 @@ test('detect: a model that reports several input sizes gets a speed choice, sent
   await page.waitForSelector('#detect-size-field:not([hidden])');
   const options = await page.$$eval('#detect-size option', (os) => os.map((o) => [o.value, o.textContent]));
   assert.deepEqual(
-    options.map((o) => Number(o[0])),
-    sizes,
+    options.map((o) => o[0]),
+    ['', ...sizes.map(String)],
   );
-  assert.match(options[0][1] ?? '', /fastest/);
+  assert.equal(await page.$eval('#detect-size', (n) => n.value), '', "the server's default is chosen at first");
+  assert.match(options[1][1] ?? '', /fastest/);
   assert.match(options[options.length - 1][1] ?? '', /most accurate/);
   await page.select('#detect-size', String(sizes[0]));
   const answered = page.waitForResponse(isPost('/v1/detect'));
@@ -337,6 +338,11 @@ test('detect: a model that reports several input sizes gets a speed choice, sent
   const res = await answered;
   assert.equal(new URL(res.url()).searchParams.get('size'), String(sizes[0]));
   assert.equal(res.status(), 200);
+  await page.waitForFunction(() => !document.querySelector('#detect-result').hasAttribute('aria-busy'));
+  await page.select('#detect-size', '');
+  const plain = page.waitForResponse(isPost('/v1/detect'));
+  await page.click('#detect-run');
+  assert.equal(new URL((await plain).url()).searchParams.has('size'), false);
   assert.deepEqual(problems, []);
   await page.close();
 });
