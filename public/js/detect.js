@@ -206,8 +206,13 @@ export function initDetect() {
     for (const g of groups) {
       const text = g.querySelector('text');
       const tag = g.querySelector('.tag');
-      const w = text.getComputedTextLength();
-      if (w > 0) tag.setAttribute('width', String(w + fs * 0.6));
+      const w = text.getComputedTextLength() + fs * 0.6;
+      if (w <= fs * 0.6) continue;
+      // Kept inside the picture: a tag for a box at the right edge moves left.
+      const x = Math.min(Number(tag.getAttribute('x')), Math.max(0, W - w));
+      tag.setAttribute('width', String(w));
+      tag.setAttribute('x', String(x));
+      text.setAttribute('x', String(x + fs * 0.3));
     }
   }
 

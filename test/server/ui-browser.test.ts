@@ -131,7 +131,7 @@ test('detect: an uploaded photo gets the API answer drawn box for box over it an
   const base = await serve();
   const { page, problems } = await open(base);
   await waitForModels(page, '#detect-model');
-  await setValue(page, '#detect-score', '0.1');
+  await setValue(page, '#detect-score', '0.35');
   const answered = page.waitForResponse(isPost('/v1/detect'));
   const input = await page.$('#detect-file');
   assert.ok(input);
@@ -139,8 +139,8 @@ test('detect: an uploaded photo gets the API answer drawn box for box over it an
   const res = await answered;
   assert.equal(res.status(), 200);
   const answer = (await res.json()) as DetectAnswer;
-  assert.equal(new URL(res.url()).searchParams.get('scoreThreshold'), '0.1');
-  assert.ok(answer.detections.length > 0, 'the photo should give at least one box at 0.1');
+  assert.equal(new URL(res.url()).searchParams.get('scoreThreshold'), '0.35');
+  assert.ok(answer.detections.length > 0, 'the photo should give at least one box at 0.35');
   await page.waitForSelector('#detect-table tbody tr td + td');
   await page.waitForFunction((n) => document.querySelectorAll('#detect-boxes g.det').length === n, {}, answer.detections.length);
 
