@@ -18,7 +18,7 @@ export default tseslint.config(
     files: ['public/**/*.js'],
     languageOptions: {
       sourceType: 'module',
-      globals: { document: 'readonly', fetch: 'readonly', Headers: 'readonly', FormData: 'readonly', URLSearchParams: 'readonly', TextDecoderStream: 'readonly', AbortController: 'readonly' },
+      globals: { document: 'readonly', fetch: 'readonly', Headers: 'readonly', FormData: 'readonly', URLSearchParams: 'readonly', TextDecoderStream: 'readonly', AbortController: 'readonly', ResizeObserver: 'readonly' },
     },
   },
 );

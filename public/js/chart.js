@@ -2,9 +2,7 @@
 // joined to the last observed value, and the prediction interval as a shaded band.
 import { svg } from './dom.js';
 
-const W = 800;
-const H = 360;
-const M = { top: 16, right: 16, bottom: 40, left: 64 };
+const M = { top: 16, right: 16, bottom: 40, left: 56 };
 
 /** Round tick values (1, 2 or 5 times a power of ten apart) covering [lo, hi], about `count` of them. */
 export function ticks(lo, hi, count = 6) {
@@ -80,7 +78,10 @@ export function calendar(end) {
  * The chart for `history` (oldest first) and a forecast answer; `shown` limits how much history is
  * drawn so a long series does not squeeze the forecast into a sliver.
  */
-export function forecastChart({ history, forecast, lower, upper, end, shown = 240, title }) {
+export function forecastChart({ history, forecast, lower, upper, end, shown = 240, title, width = 800 }) {
+  // Drawn at the width it is shown at, so its 12 px labels stay 12 px on a phone.
+  const W = Math.max(300, Math.round(width));
+  const H = W < 560 ? Math.round(W * 0.7) : 360;
   const hist = history.slice(-shown);
   const n = hist.length;
   const h = forecast.length;
@@ -117,7 +118,7 @@ export function forecastChart({ history, forecast, lower, upper, end, shown = 24
     );
   }
   const label = calendar(end);
-  for (const k of timeTicks(label ? end : undefined, -(n - 1), h)) {
+  for (const k of timeTicks(label ? end : undefined, -(n - 1), h, W < 560 ? 4 : 8)) {
     grid.append(svg('text', { x: x(n - 1 + k), y: H - M.bottom + 18, 'text-anchor': 'middle' }, label ? label(k) : String(k)));
   }
   grid.append(svg('line', { class: 'axis', x1: M.left, x2: W - M.right, y1: H - M.bottom, y2: H - M.bottom }));

@@ -25,6 +25,7 @@ export function initDetect() {
   const img = $('detect-img');
   const boxes = $('detect-boxes');
   const caption = $('detect-caption');
+  const announce = $('detect-status');
   const tbody = $('detect-table').querySelector('tbody');
   const timings = $('detect-timings');
   const runButton = $('detect-run');
@@ -60,10 +61,9 @@ export function initDetect() {
       const sizes = Array.isArray(m.sizes) ? [...new Set(m.sizes.filter((s) => Number.isInteger(s) && s > 0))].sort((a, b) => a - b) : [];
       sizeField.hidden = sizes.length < 2;
       if (sizes.length >= 2) {
-        const native = m.input?.width;
-        const pick = sizes.includes(native) ? native : sizes[Math.floor(sizes.length / 2)];
         const label = (s, i) => `${s} px${i === 0 ? ' (fastest)' : i === sizes.length - 1 ? ' (most accurate)' : ''}`;
-        fillSelect(sizeSel, sizes.map((s, i) => ({ value: String(s), label: label(s, i) })), String(pick));
+        // Left on the server's choice, no size is sent, so a deployment's own speed setting holds.
+        fillSelect(sizeSel, [{ value: '', label: 'Server default' }, ...sizes.map((s, i) => ({ value: String(s), label: label(s, i) }))], '');
       } else {
         sizeSel.replaceChildren();
       }
@@ -176,6 +176,7 @@ export function initDetect() {
     const n = answer.detections.length;
     const blurText = faces !== undefined ? ` · ${Number.isFinite(faces) ? faces : '?'} face${faces === 1 ? '' : 's'} blurred by the faces model` : '';
     caption.textContent = `${answer.model} / ${answer.head} · ${n} detection${n === 1 ? '' : 's'} · ${W}×${H} px${blurText}`;
+    announce.textContent = `${n} detection${n === 1 ? '' : 's'}; they are listed in the table below the photo.`;
   }
 
   function drawBoxes(detections, W, H) {
@@ -205,8 +206,13 @@ export function initDetect() {
     for (const g of groups) {
       const text = g.querySelector('text');
       const tag = g.querySelector('.tag');
-      const w = text.getComputedTextLength();
-      if (w > 0) tag.setAttribute('width', String(w + fs * 0.6));
+      const w = text.getComputedTextLength() + fs * 0.6;
+      if (w <= fs * 0.6) continue;
+      // Kept inside the picture: a tag for a box at the right edge moves left.
+      const x = Math.min(Number(tag.getAttribute('x')), Math.max(0, W - w));
+      tag.setAttribute('width', String(w));
+      tag.setAttribute('x', String(x));
+      text.setAttribute('x', String(x + fs * 0.3));
     }
   }
 

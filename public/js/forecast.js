@@ -51,6 +51,7 @@ export function initForecast() {
   const result = $('forecast-result');
   const chartBox = $('forecast-chart');
   const caption = $('forecast-caption');
+  const announce = $('forecast-status');
   const tbody = $('forecast-table').querySelector('tbody');
 
   let models = [];
@@ -117,12 +118,30 @@ export function initForecast() {
     }
   });
 
+  let last = null;
+  let drawnWidth = 0;
+
   function show(history, answer, end) {
+    last = { history, answer, end };
     const iv = answer.intervals;
-    const shown = Math.min(history.length, 240);
-    const title = `${answer.model}: the last ${shown} of ${history.length} values and a ${answer.horizon}-step forecast${iv ? ` with ${Math.round(iv.level * 100)}% prediction intervals` : ''}`;
+    result.hidden = false;
+    draw();
+    caption.textContent = last.title;
+    announce.textContent = `Forecast ready: ${answer.horizon} steps; the values are in the table under the chart.`;
+    tbody.replaceChildren(
+      ...answer.forecast.map((v, i) => el('tr', {}, el('td', {}, i + 1), el('td', {}, fmt(v, 3)), el('td', {}, iv ? fmt(iv.lower[i], 3) : '–'), el('td', {}, iv ? fmt(iv.upper[i], 3) : '–'))),
+    );
+  }
+
+  function draw() {
+    const { history, answer, end } = last;
+    const iv = answer.intervals;
+    // About a dozen horizons of history: enough to see the pattern, not so much that the forecast is a sliver.
+    const shown = Math.min(history.length, Math.max(60, 12 * answer.horizon), 240);
+    last.title = `${answer.model}: the last ${shown} of ${history.length} values and a ${answer.horizon}-step forecast${iv ? ` with ${Math.round(iv.level * 100)}% prediction intervals` : ''}`;
+    drawnWidth = chartBox.clientWidth || 800;
     chartBox.replaceChildren(
-      forecastChart({ history, forecast: answer.forecast, lower: iv?.lower, upper: iv?.upper, end: end || undefined, shown, title }),
+      forecastChart({ history, forecast: answer.forecast, lower: iv?.lower, upper: iv?.upper, end: end || undefined, shown, title: last.title, width: drawnWidth }),
       el(
         'ul',
         { class: 'legend' },
@@ -131,12 +150,13 @@ export function initForecast() {
         iv ? el('li', { class: 'band' }, `${Math.round(iv.level * 100)}% prediction interval`) : null,
       ),
     );
-    caption.textContent = title;
-    tbody.replaceChildren(
-      ...answer.forecast.map((v, i) => el('tr', {}, el('td', {}, i + 1), el('td', {}, fmt(v, 3)), el('td', {}, iv ? fmt(iv.lower[i], 3) : '–'), el('td', {}, iv ? fmt(iv.upper[i], 3) : '–'))),
-    );
-    result.hidden = false;
   }
+
+  // A phone turned sideways or a resized window gets the chart redrawn at its new width.
+  new ResizeObserver(() => {
+    const w = chartBox.clientWidth;
+    if (last && w > 0 && Math.abs(w - drawnWidth) > 40) draw();
+  }).observe(chartBox);
 
   return {
     kind: 'forecaster',

@@ -63,7 +63,18 @@ function setupAuth() {
   });
 }
 
+/** Swagger UI can be switched off (KESTREL_DOCS=false); the link to it goes with it. */
+async function checkDocsLink() {
+  try {
+    const res = await fetch('docs/', { method: 'HEAD', credentials: 'omit' });
+    if (!res.ok) $('docs-link').hidden = true;
+  } catch {
+    $('docs-link').hidden = true;
+  }
+}
+
 setupTabs();
 setupAuth();
+void checkDocsLink();
 panels.push(initDetect(), initText(), initForecast());
 void loadModels();
