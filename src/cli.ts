@@ -37,7 +37,7 @@ function groupUsage(word: string): string | undefined {
 }
 
 /** node:util parseArgs's complaint about the command line, shortened to one line naming the culprit. */
-export function argumentError(err: unknown): string | undefined {
+function argumentError(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS_')) return undefined;
   const message = (err as Error).message;
@@ -67,9 +67,13 @@ export async function main(argv: string[]): Promise<number> {
   const cmd = COMMANDS[key];
   if (!cmd) {
     const group = groupUsage(argv[0]);
-    if (group && (argv.length === 1 || argv[1] === '--help' || argv[1] === '-h')) {
+    if (group && argv.length === 1) {
+      console.error(group);
+      return 2;
+    }
+    if (group && (argv[1] === '--help' || argv[1] === '-h')) {
       console.log(group);
-      return argv.length === 1 ? 2 : 0;
+      return 0;
     }
     const what = key.startsWith('-') ? `unknown option ${key}` : `unknown command "${group && argv[1] ? `${argv[0]} ${argv[1]}` : argv[0]}"`;
     console.error(`kestrel: ${what}\n\n${group ?? usage()}`);

@@ -42,12 +42,14 @@ debootstrap --variant=minbase bookworm "$root" "$MIRROR" >"$work/debootstrap.log
   exit 1
 }
 
-# npm pack keeps the tarballs, so a second base build (another machine state, a pruned image) is offline.
+# A tarball of the wanted major version already in the cache is reused, so rebuilding the base (after
+# `podman rmi`, or on a machine that has lost its network) needs only the Debian mirror. Empty the cache
+# to pick up a newer release.
 tarball() {
-  local spec="$1" name
-  name="$(npm view "$spec" name version --json 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);if(Array.isArray(v))v=v[v.length-1];console.log(v.name.replace(/^@/,"").replace("/","-")+"-"+v.version+".tgz")})' || true)"
-  if [ -n "$name" ] && [ -f "$CACHE/$name" ]; then echo "$CACHE/$name"; return; fi
-  (cd "$CACHE" && npm pack "$spec" --silent | tail -n1 | sed "s|^|$CACHE/|")
+  local name="${1%@*}" major="${1##*@}" found
+  found="$(ls -1 "$CACHE/$name-$major".*.tgz 2>/dev/null | sort -V | tail -n1 || true)"
+  if [ -n "$found" ]; then echo "$found"; return; fi
+  (cd "$CACHE" && npm pack "$1" --silent | tail -n1 | sed "s|^|$CACHE/|")
 }
 node_tgz="$(tarball "$NODE_SPEC")"
 npm_tgz="$(tarball "$NPM_SPEC")"
@@ -66,7 +68,11 @@ chroot "$root" useradd --uid 1000 --gid node --shell /bin/bash --create-home nod
 
 # A TLS-inspecting proxy (as on these machines) re-signs registry.npmjs.org; `npm ci` in the build
 # then needs the proxy's CA. Node reads it from NODE_EXTRA_CA_CERTS on top of its own bundle.
-install -D -m 0644 /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/host-ca-bundle.pem"
+ca_env=()
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  install -D -m 0644 /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/host-ca-bundle.pem"
+  ca_env=(--change "ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/host-ca-bundle.pem")
+fi
 
 # What a slim image leaves out: package lists, docs and the apt cache.
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/*
@@ -78,7 +84,7 @@ echo "node $node_version, npm $npm_version"
 tar -C "$root" -c . | "$ENGINE" import \
   --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
   --change "ENV NODE_VERSION=${node_version#v}" \
-  --change "ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/host-ca-bundle.pem" \
+  "${ca_env[@]}" \
   --change 'CMD ["node"]' \
   - "$IMAGE" >/dev/null
 echo "imported $IMAGE"

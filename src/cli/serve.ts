@@ -11,7 +11,7 @@ options:
   --port <n>          listen port (env PORT, default 8080)
   --host <addr>       listen address (env HOST, default 0.0.0.0)
   --models <dir>      models folder (env KESTREL_MODELS_DIR, default <package>/models)
-  --backend <name>    auto | tensorflow | wasm | cpu (env KESTREL_BACKEND, default auto)
+  --backend <name>    auto (wasm, else cpu) | tensorflow | wasm | cpu (env KESTREL_BACKEND, default auto)
   -h, --help          show this help
 
 Every other setting is an environment variable; see README.md.`;

@@ -66,8 +66,11 @@ test('no command: usage on stderr, exit 2; --help and a bare group: usage', asyn
   assert.match(help.out, /kestrel serve/);
   const group = await cli(['eval']);
   assert.equal(group.code, 2);
-  assert.match(group.out, /kestrel eval map/);
-  assert.equal((await cli(['eval', '--help'])).code, 0);
+  assert.match(group.err, /^usage: kestrel eval <[a-z|-]+> \[options\]\n\n/);
+  assert.match(group.err, /^ {2}kestrel eval map /m);
+  const groupHelp = await cli(['eval', '--help']);
+  assert.equal(groupHelp.code, 0);
+  assert.match(groupHelp.out, /kestrel eval map/);
 });
 
 test('the built CLI runs through a bin link (as npx and global installs start it)', (t) => {
