@@ -144,6 +144,18 @@ export async function smoke(opts: { log?: (line: string) => void } = {}): Promis
     check((await engine(e, ['exec', name, 'sh', '-c', 'touch /app/.smoke'])).code !== 0, 'the root filesystem is writable; it should be read-only');
     check((await engine(e, ['exec', name, 'sh', '-c', 'touch /tmp/.smoke'])).code === 0, '/tmp is not writable');
 
+    // Nothing of the development tree: the app folder holds what the server runs, and node_modules none
+    // of the packages the lockfile marks dev-only, nor the native tfjs-node the image leaves out on purpose.
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+    const appDir = (await engineOk(e, ['exec', name, 'ls', '-A', '/app'])).split('\n').filter(Boolean).sort();
+    check(JSON.stringify(appDir) === JSON.stringify(['dist', 'models', 'node_modules', 'package.json']), `/app holds ${appDir.join(', ')}`);
+    const unwanted = Object.entries(lock.packages)
+      .filter(([path, meta]) => /^node_modules\/(@[^/]+\/)?[^/@][^/]*$/.test(path) && (meta.dev || path === 'node_modules/@tensorflow/tfjs-node'))
+      .map(([path]) => `/app/${path}`);
+    check(unwanted.length > 10, `only ${unwanted.length} dev-only packages in package-lock.json`);
+    const present = (await engine(e, ['exec', name, 'ls', '-d', ...unwanted])).stdout.split('\n').filter(Boolean);
+    check(present.length === 0, `the image carries development packages: ${present.join(', ')}`);
+
     // The image's own HEALTHCHECK command, run inside the container (engines run it on a schedule only
     // when they have a health monitor, which a daemonless podman without systemd does not).
     const hc = JSON.parse(await engineOk(e, ['image', 'inspect', '--format', '{{json .Config.Healthcheck}}', image])) as { Test?: string[] } | null;
