@@ -16,7 +16,40 @@ interface Value {
   perm: Perm;
 }
 
-type Env = Map<string, Value>;
+/**
+ * The values of one pass by name. The reference pass records which names each step reads and writes; later
+ * passes use that to free each tensor right after its last reader, as the graph executor does, so the
+ * allocator reuses memory that is still in cache instead of holding every activation of the network.
+ */
+class Env extends Map<string, Value> {
+  reads?: Set<string>;
+  writes?: Set<string>;
+  private readonly refs = new Map<tf.Tensor, number>();
+
+  override get(name: string): Value | undefined {
+    this.reads?.add(name);
+    return super.get(name);
+  }
+
+  override set(name: string, v: Value): this {
+    this.writes?.add(name);
+    this.refs.set(v.t, (this.refs.get(v.t) ?? 0) + 1);
+    return super.set(name, v);
+  }
+
+  /** Forgets a value; its tensor is disposed once no live value shares it (relabelled views do). */
+  release(name: string, keep: tf.Tensor): void {
+    const v = super.get(name);
+    if (!v) return;
+    super.delete(name);
+    const left = (this.refs.get(v.t) ?? 1) - 1;
+    if (left > 0) this.refs.set(v.t, left);
+    else {
+      this.refs.delete(v.t);
+      if (v.t !== keep) v.t.dispose();
+    }
+  }
+}
 type Step = (env: Env) => void;
 
 const IDENTITY4 = [0, 1, 2, 3];
@@ -54,6 +87,8 @@ export interface NanoDetOutputs {
 
 export class NanoDetNetwork {
   private readonly steps: Step[] = [];
+  /** After step i, the names no later step reads (from the reference pass). */
+  private deaths?: string[][];
   private readonly inputName: string;
   private readonly outputNodes: string[];
   /** ResizeBilinear node → integer scale factor, measured once at the graph's own input size. */
@@ -315,15 +350,44 @@ export class NanoDetNetwork {
     });
   }
 
+  /** Runs every step once, recording what each reads and writes, and from that when each value dies. */
+  private plan(env: Env): void {
+    const lastRead = new Map<string, number>();
+    const written: string[][] = [];
+    this.steps.forEach((s, i) => {
+      env.reads = new Set();
+      env.writes = new Set();
+      s(env);
+      for (const r of env.reads) lastRead.set(r, i);
+      written.push([...env.writes]);
+    });
+    env.reads = undefined;
+    env.writes = undefined;
+    const outputs = new Set(this.outputNodes);
+    const deaths: string[][] = this.steps.map(() => []);
+    written.forEach((names, i) => {
+      for (const n of names) if (!outputs.has(n)) deaths[lastRead.get(n) ?? i].push(n);
+    });
+    // The input is the caller's: it is never disposed, only forgotten after its last reader.
+    deaths[lastRead.get(this.inputName) ?? 0].push(this.inputName);
+    this.deaths = deaths;
+  }
+
   /**
    * x: float32 [batch, side, side, 3], already normalised the way the network was trained. Returns each
    * level's scores and bins, ordered by stride (largest map first).
    */
   run(x: tf.Tensor4D): NanoDetOutputs {
     return tf.tidy(() => {
-      const env: Env = new Map();
+      const env = new Env();
       env.set(this.inputName, { t: x, perm: [0, 3, 1, 2] });
-      for (const s of this.steps) s(env);
+      if (this.deaths) {
+        const deaths = this.deaths;
+        this.steps.forEach((s, i) => {
+          s(env);
+          for (const name of deaths[i]) env.release(name, x);
+        });
+      } else this.plan(env);
       const outs = this.outputNodes.map((o) => arrange(get(env, o), [0, 1, 2]) as tf.Tensor3D);
       const scores = outs.filter((t) => t.shape[2] === this.classes).sort((a, b) => b.shape[1] - a.shape[1]);
       const bins = outs.filter((t) => t.shape[2] === this.binsPerBox).sort((a, b) => b.shape[1] - a.shape[1]);
