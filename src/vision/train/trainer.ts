@@ -4,14 +4,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf } from '../../runtime/backend.js';
-import { kmeansAnchors } from '../anchors.js';
 import { mulberry32 } from '../../runtime/random.js';
 import { readYoloSplit } from '../datasets/yolo-layout.js';
 import { defaultConfig, detectorConfigSchema, type DetectorConfig, type HeadName } from '../detector/config.js';
 import { buildNetwork, gatherHeads, normalizeInput } from '../detector/network.js';
 import { diskLoader, diskSaver, loadTensors, saveTensors } from '../detector/weights-io.js';
-import { ssdLoss, windowLoss, yoloLoss } from '../heads/losses.js';
-import { augment, DEFAULT_AUGMENT, loadSplit, TargetEncoder, type AugmentOptions, type LoadedSplit } from './data.js';
+import { bindHead, fitHeadsToData, HEAD_TABLE, HEADS } from '../heads/index.js';
+import { augment, DEFAULT_AUGMENT, loadSplit, TargetEncoder, type AugmentOptions } from './data.js';
 
 export interface TrainOptions {
   data: string;
@@ -70,25 +69,6 @@ export function learningRate(step: number, progress: number, peak: number, warmu
   if (step < warmup) return (peak * (step + 1)) / warmup;
   const t = Math.min(1, Math.max(0, progress));
   return peak * (0.02 + 0.98 * 0.5 * (1 + Math.cos(Math.PI * t)));
-}
-
-/** Anchors for the YOLO scales: k-means (IoU distance) on the training boxes, split small→large over strides. */
-export function fitAnchors(cfg: DetectorConfig, train: LoadedSplit, seed: number): { cfg: DetectorConfig; meanIou: number } {
-  const sizes: number[] = [];
-  for (const gt of train.gts) {
-    for (let i = 0; i < gt.classes.length; i++) sizes.push(gt.boxes[4 * i + 2] - gt.boxes[4 * i], gt.boxes[4 * i + 3] - gt.boxes[4 * i + 1]);
-  }
-  const per = cfg.yolo.scales.map((s) => s.anchors.length / 2);
-  const k = per.reduce((a, b) => a + b, 0);
-  if (sizes.length / 2 < k) return { cfg, meanIou: NaN };
-  const { anchors, meanIou } = kmeansAnchors(Float32Array.from(sizes), k, seed);
-  let o = 0;
-  const scales = cfg.yolo.scales.map((s, i) => {
-    const a = anchors.slice(2 * o, 2 * (o + per[i])).map((v) => Math.round(v * 10) / 10);
-    o += per[i];
-    return { stride: s.stride, anchors: a };
-  });
-  return { cfg: { ...cfg, yolo: { scales } }, meanIou };
 }
 
 export function countParams(model: tf.LayersModel): number {
@@ -162,13 +142,15 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
     saved.dispose();
     log(`initialised from ${o.initFrom} (its anchors and weights; fresh optimizer)`);
   } else {
-    const fit = fitAnchors(defaultConfig(ds.classes.length, o.inputSize), data, o.seed);
+    const fit = fitHeadsToData(defaultConfig(ds.classes.length, o.inputSize), data.gts, o.seed);
     cfg = fit.cfg;
-    log(`k-means anchors (mean IoU ${fit.meanIou.toFixed(3)}): ${cfg.yolo.scales.map((s) => `s${s.stride}: ${s.anchors.join(',')}`).join('  ')}`);
+    for (const note of fit.notes) log(note);
     model = buildNetwork(cfg);
   }
   log(`parameters: ${model.countParams()}`);
   const enc = new TargetEncoder(cfg);
+  // In table order whatever the order asked for, so the summed loss is the same float either way.
+  const trained = HEADS.filter((h) => o.heads.includes(h)).map((h) => [h, bindHead(h, cfg)] as const);
   const S = cfg.inputSize;
   const stepsPerEpoch = Math.floor(data.count / o.batch);
   if (stepsPerEpoch < 1) throw new Error(`batch ${o.batch} is larger than the ${data.count} training images`);
@@ -229,20 +211,10 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
         const outs = model.apply(x, { training: true }) as tf.Tensor[];
         const h = gatherHeads(cfg, outs);
         const losses: tf.Scalar[] = [];
-        if (o.heads.includes('yolo')) {
-          const l = yoloLoss(h.yolo, t.yolo);
+        for (const [head, bound] of trained) {
+          const l = bound.loss(h[head], t[head]);
           losses.push(l.total);
-          partTensors['yolo'] = tf.keep(l.total);
-        }
-        if (o.heads.includes('ssd')) {
-          const l = ssdLoss(h.ssd, t.ssd);
-          losses.push(l.total);
-          partTensors['ssd'] = tf.keep(l.total);
-        }
-        if (o.heads.includes('sliding-window')) {
-          const l = windowLoss(h['sliding-window'], t.windows);
-          losses.push(l.total);
-          partTensors['sw'] = tf.keep(l.total);
+          partTensors[HEAD_TABLE[head].prefix] = tf.keep(l.total);
         }
         return tf.addN(losses) as tf.Scalar;
       });

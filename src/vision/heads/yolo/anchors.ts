@@ -1,7 +1,7 @@
 // YOLO anchors: k-means over the training boxes' (w, h) with 1 − IoU as the distance (YOLOv2), so that big
 // boxes do not dominate the clustering the way they would under Euclidean distance.
-import { shapeIou } from './heads/box-math.js';
-import { mulberry32 } from '../runtime/random.js';
+import { shapeIou } from '../box-math.js';
+import { mulberry32 } from '../../../runtime/random.js';
 
 
 /**
