@@ -2,7 +2,7 @@
 // are laid out once (row-major, each row padded to a multiple of 16 floats) and, where WebAssembly
 // SIMD is available, copied into a small wasm module's memory whose 128-bit gemv does the products.
 // The plain-JS version is the fallback and the reference.
-import { GEMV_WASM_BASE64 } from './simd/gemv_wasm.js';
+import { GEMV_WASM_BASE64 } from './simd/gemv-wasm.js';
 
 export const PAD = 16;
 export const padded = (n: number) => Math.ceil(n / PAD) * PAD;

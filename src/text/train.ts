@@ -9,7 +9,7 @@ import type { CellType, RecurrentState } from '../runtime/rnn/index.js';
 import { StreamBatcher, splitCorpus } from './corpus.js';
 import { CharRnnNet, type NetConfig } from './network.js';
 import { Vocabulary, unigramEntropyNats } from './vocab.js';
-import { readModel, saveModel, packArrays, unpackArrays } from './weights_io.js';
+import { readModel, saveModel, packArrays, unpackArrays } from './weights-io.js';
 
 export const LN2 = Math.LN2;
 

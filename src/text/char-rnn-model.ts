@@ -4,7 +4,7 @@ import type { CharRnnModel, GenerateOptions, ModelLoader } from '../runtime/mode
 import { Sampler, logProb, seededRandom } from './sampling.js';
 import { Stepper, stepperWeights, type StepperWeights } from './stepper.js';
 import { Vocabulary } from './vocab.js';
-import { readModel } from './weights_io.js';
+import { readModel } from './weights-io.js';
 
 /** Characters sampled between yields to the event loop, so streams flush and disconnects are seen. */
 const YIELD_EVERY = 32;
