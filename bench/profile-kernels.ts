@@ -1,5 +1,5 @@
 // Where does a training step spend its time? Aggregates tf.profile kernel times by kernel name.
-//   node --import tsx bench/profile_kernels.ts conv|lstm1|lstm2 [--lstm fused|layers]
+//   node --import tsx bench/profile-kernels.ts conv|lstm1|lstm2 [--lstm fused|layers]
 import { tf, initBackend, type BackendChoice } from '../src/runtime/backend.js';
 
 export async function profileStep(step: () => void, label: string): Promise<void> {
@@ -21,11 +21,11 @@ export async function profileStep(step: () => void, label: string): Promise<void
   for (const [k, e] of rows.slice(0, 30)) console.log(`${e.ms.toFixed(1).padStart(8)} ms ${String(e.n).padStart(5)}×  ${k}`);
 }
 
-if (process.argv[1]?.endsWith('profile_kernels.ts')) {
+if (process.argv[1]?.endsWith('profile-kernels.ts')) {
   await initBackend((process.env.KESTREL_BACKEND ?? 'wasm') as BackendChoice);
   const what = process.argv[2] ?? 'conv';
   if (what === 'lstm1' || what === 'lstm2') {
-    const { fusedCharModel } = await import('./train_fused.js');
+    const { fusedCharModel } = await import('./train-fused.js');
     const m = fusedCharModel({ layers: what === 'lstm1' ? 1 : 2, vocab: 65, hidden: 256 });
     const ids = tf.randomUniform([32, 64], 0, 65, 'int32') as tf.Tensor2D;
     const tg = tf.randomUniform([32, 64], 0, 65, 'int32') as tf.Tensor2D;

@@ -1,6 +1,6 @@
 // UnsortedSegmentSum for wasm: the gradient of gather (embedding lookups) is built on it.
 import { tf } from '../backend.js';
-import { f32, i32, type WasmBackend } from './wasm_heap.js';
+import { f32, i32, type WasmBackend } from './wasm-heap.js';
 
 type TensorInfo = tf.TensorInfo;
 

@@ -3,7 +3,7 @@
 // wasm backend (reading its heap in place) and the cpu backend; elsewhere the plain-op cells run.
 import { tf } from '../backend.js';
 import { OP_CELLS, type Cell, type CellType } from './cells.js';
-import { fastSigmoid as sigmoid, fastTanh as tanh } from './fast_math.js';
+import { fastSigmoid as sigmoid, fastTanh as tanh } from './fast-math.js';
 
 type TensorInfo = tf.TensorInfo;
 

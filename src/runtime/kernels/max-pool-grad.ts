@@ -1,7 +1,7 @@
 // MaxPoolGrad for wasm: route each dy to the first maximum of its window (the cpu backend's rule),
 // in one pass over the input. The stock wasm kernel takes ~250 ms on the reference net.
 import { tf } from '../backend.js';
-import { f32, type WasmBackend } from './wasm_heap.js';
+import { f32, type WasmBackend } from './wasm-heap.js';
 
 type TensorInfo = tf.TensorInfo;
 

@@ -1,7 +1,7 @@
 // Depthwise-conv gradients for wasm (the backend has the forward op only). Depthwise work is
 // small next to the dense convolutions around it, so direct loops over the heap are enough.
 import { tf } from '../backend.js';
-import { f32, type WasmBackend } from './wasm_heap.js';
+import { f32, type WasmBackend } from './wasm-heap.js';
 
 type TensorInfo = tf.TensorInfo;
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;

@@ -6,7 +6,7 @@
 // (a cache-blocked JS copy, O(size) against the GEMM's O(M·N·K)) and fold or split batches into
 // plain 2-D products, then call the stock kernel.
 import { tf } from '../backend.js';
-import { f32, reshapeInfo, type WasmBackend } from './wasm_heap.js';
+import { f32, reshapeInfo, type WasmBackend } from './wasm-heap.js';
 import { transpose2d } from './transpose.js';
 
 type TensorInfo = tf.TensorInfo;

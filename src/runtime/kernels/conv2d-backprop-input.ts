@@ -6,8 +6,8 @@
 // on XNNPACK with the huge dimension (batch·outH·outW) as its row count, then a col2im scatter
 // adding contiguous runs of kW·inC values per filter row.
 import { tf } from '../backend.js';
-import { geometryOf, type Im2colGeometry } from './conv2d_backprop_filter.js';
-import { f32, reshapeInfo, wasmMatMul, type WasmBackend } from './wasm_heap.js';
+import { geometryOf, type Im2colGeometry } from './conv2d-backprop-filter.js';
+import { f32, reshapeInfo, wasmMatMul, type WasmBackend } from './wasm-heap.js';
 import { transpose2d } from './transpose.js';
 
 type TensorInfo = tf.TensorInfo;

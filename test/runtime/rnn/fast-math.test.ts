@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fastExp, fastSigmoid, fastTanh } from '../../../src/runtime/rnn/fast_math.js';
+import { fastExp, fastSigmoid, fastTanh } from '../../../src/runtime/rnn/fast-math.js';
 
 test('fastExp is within 1e-7 relative of Math.exp on [-80, 80]', () => {
   let worst = 0;

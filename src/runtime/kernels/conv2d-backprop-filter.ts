@@ -6,7 +6,7 @@
 // layer shapes (B's inner dimension M is huge; a short output row count K is what XNNPACK likes).
 import { tf } from '../backend.js';
 import { transpose2d } from './transpose.js';
-import { f32, reshapeInfo, wasmMatMul, type WasmBackend } from './wasm_heap.js';
+import { f32, reshapeInfo, wasmMatMul, type WasmBackend } from './wasm-heap.js';
 
 type TensorInfo = tf.TensorInfo;
 
