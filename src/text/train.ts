@@ -111,7 +111,7 @@ function setLearningRate(opt: tf.Optimizer, lr: number): void {
   (opt as unknown as { learningRate: number }).learningRate = lr;
 }
 
-/** Temperature sampling from the tfjs net (used for the training log; serving uses sampler.ts). */
+/** Temperature sampling from the tfjs net (used for the training log; serving uses stepper.ts and sampling.ts). */
 export function sampleFromNet(net: CharRnnNet, vocab: Vocabulary, prime: string, length: number, temperature: number, seed: number): string {
   let rng = seed >>> 0 || 1;
   const rand = () => {
