@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { kmeansAnchors } from '../../../src/vision/heads/yolo/anchors.js';
-import { mulberry32 } from '../../../src/runtime/random.js';
+import { kmeansAnchors } from '../../../../src/vision/heads/yolo/anchors.js';
+import { mulberry32 } from '../../../../src/runtime/random.js';
 
 test('k-means anchors find the clusters of box shapes, sorted by area, deterministic per seed', () => {
   const rand = mulberry32(7);

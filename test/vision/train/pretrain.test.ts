@@ -7,7 +7,7 @@ import { initBackend } from '../../../src/runtime/backend.js';
 import { manifestSchema } from '../../../src/runtime/manifest.js';
 import { loaderFor } from '../../../src/runtime/loaders.js';
 import { pretrain, renderCrop } from '../../../src/vision/train/pretrain.js';
-import { fakeFmnist } from './helpers.js';
+import { fakeFmnist } from '../datasets/fake-fmnist.js';
 
 test('renderCrop: one item on clutter, labelled with its class, the same bytes for the same (seed, index)', () => {
   const src = fakeFmnist(20);

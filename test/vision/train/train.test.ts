@@ -9,7 +9,7 @@ import { writeScenes } from '../../../src/vision/datasets/scenes.js';
 import { train } from '../../../src/vision/train/trainer.js';
 import { manifestSchema } from '../../../src/runtime/manifest.js';
 import { loaderFor } from '../../../src/runtime/loaders.js';
-import { fakeFmnist } from './helpers.js';
+import { fakeFmnist } from '../datasets/fake-fmnist.js';
 import { run as evalDetector } from '../../../src/cli/eval-detector.js';
 import { regionClassifierSchema } from '../../../src/vision/region-classifier/config.js';
 import { buildRegionClassifier } from '../../../src/vision/region-classifier/network.js';

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allPointAp, elevenPointAp, evaluateDetections, type DetectionBox, type GroundTruthBox } from '../../src/vision/eval/map.js';
-import { parseBoxFile, BoxFileError } from '../../src/vision/eval/files.js';
-import { prCurvesSvg } from '../../src/vision/eval/plot.js';
+import { allPointAp, elevenPointAp, evaluateDetections, type DetectionBox, type GroundTruthBox } from '../../../src/vision/eval/map.js';
+import { parseBoxFile, BoxFileError } from '../../../src/vision/eval/files.js';
+import { prCurvesSvg } from '../../../src/vision/eval/plot.js';
 
 const close = (a: number, b: number, eps = 1e-9): void => assert.ok(Math.abs(a - b) <= eps, `${a} vs ${b}`);
 const gt = (image: string, label: string, box: [number, number, number, number], difficult?: boolean): GroundTruthBox => ({ image, label, box, difficult });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { voteWindows } from '../../../src/vision/heads/sliding-window/voting.js';
+import { voteWindows } from '../../../../src/vision/heads/sliding-window/voting.js';
 
 test('voteWindows: a box becomes the score-weighted mean of the windows overlapping it, of any class; scores stay', () => {
   const c = {

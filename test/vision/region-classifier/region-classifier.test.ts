@@ -15,7 +15,7 @@ import { decodeSsd } from '../../../src/vision/heads/ssd/decode.js';
 import { decodeYolo } from '../../../src/vision/heads/yolo/decode.js';
 import { decodeWindows } from '../../../src/vision/heads/sliding-window/windows.js';
 import { mergeCandidates, pick, type Candidates } from '../../../src/vision/candidates.js';
-import { fakeFmnist } from './helpers.js';
+import { fakeFmnist } from '../datasets/fake-fmnist.js';
 import { run as evalRegionClassifier } from '../../../src/cli/eval-region-classifier.js';
 import type { FmnistSplit } from '../../../src/vision/datasets/fmnist.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { parseLabels, readYoloSplit, readClassNames, DatasetError } from '../../../src/vision/datasets/yolo-layout.js';
 import { writeScenes, renderScene } from '../../../src/vision/datasets/scenes.js';
-import { fakeFmnist } from './helpers.js';
+import { fakeFmnist } from './fake-fmnist.js';
 
 test('label parser names file and line of each kind of bad label', () => {
   assert.deepEqual(parseLabels('0 0.5 0.5 0.2 0.2\n\n# comment\n3 0.1 0.1 0.1 0.1\n', 'a.txt', 10).map((b) => b.classId), [0, 3]);
