@@ -91,7 +91,7 @@ test('sliding-window: labels pick windows overlapping boxes, and decoding return
   assert.equal(labels[100], 5);
   const probs = new Float32Array(labels.length * 11);
   for (let i = 0; i < labels.length; i++) probs[i * 11 + Math.max(0, labels[i])] = labels[i] > 0 ? 1 : labels[i] === 0 ? 1 : 0;
-  const c = decodeWindows(probs, windows, 11, 0.5);
+  const c = decodeWindows(probs, windows, { numClassesWithBackground: 11, scoreThreshold: 0.5 });
   const hit = [...c.scores.keys()].some((i) => iouXyxy(c.boxes[4 * i], c.boxes[4 * i + 1], c.boxes[4 * i + 2], c.boxes[4 * i + 3], exact.boxes[0], exact.boxes[1], exact.boxes[2], exact.boxes[3]) > 0.99);
   assert.ok(hit);
   // Arbitrary boxes: every box gets at least one positive window overlapping it by ≥ 0.5 (the window grid is dense enough).
@@ -131,7 +131,7 @@ test('multi-label decoding: every class above the threshold becomes a candidate 
 
   // Sliding windows: the background column never becomes a candidate.
   const windows = Float32Array.from([0, 0, 10, 10]);
-  const swMany = decodeWindows(Float32Array.from([0.9, 0.06, 0.04]), windows, 3, 0.05, true);
+  const swMany = decodeWindows(Float32Array.from([0.9, 0.06, 0.04]), windows, { numClassesWithBackground: 3, scoreThreshold: 0.05, multiLabel: true });
   assert.deepEqual([...swMany.classes], [0]);
-  assert.deepEqual([...decodeWindows(Float32Array.from([0.3, 0.4, 0.3]), windows, 3, 0.05, true).classes], [0, 1]);
+  assert.deepEqual([...decodeWindows(Float32Array.from([0.3, 0.4, 0.3]), windows, { numClassesWithBackground: 3, scoreThreshold: 0.05, multiLabel: true }).classes], [0, 1]);
 });

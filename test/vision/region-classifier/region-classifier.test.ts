@@ -100,9 +100,9 @@ test('decoders with withClassProbs: each candidate carries its class distributio
   close(yolo.classProbs?.[0] ?? NaN, 0.75);
   close(yolo.scores[0] / 0.75, 0.5);
   // Sliding windows: the same as SSD's background convention.
-  const sw = decodeWindows(Float32Array.from([0.5, 0.25, 0.25]), Float32Array.from([0, 0, 8, 8]), 3, 0.01, false, true);
+  const sw = decodeWindows(Float32Array.from([0.5, 0.25, 0.25]), Float32Array.from([0, 0, 8, 8]), { numClassesWithBackground: 3, scoreThreshold: 0.01, multiLabel: false, withClassProbs: true });
   assert.deepEqual(Array.from(sw.classProbs ?? []), [0.5, 0.5]);
-  assert.equal(decodeWindows(Float32Array.from([0.5, 0.25, 0.25]), Float32Array.from([0, 0, 8, 8]), 3, 0.01).classProbs, undefined);
+  assert.equal(decodeWindows(Float32Array.from([0.5, 0.25, 0.25]), Float32Array.from([0, 0, 8, 8]), { numClassesWithBackground: 3, scoreThreshold: 0.01 }).classProbs, undefined);
   // Merging and picking keep rows aligned with their candidates.
   const both = mergeCandidates([ssd, sw]);
   assert.deepEqual(Array.from(pick(both, [1]).classProbs ?? []), [0.5, 0.5, 0]);

@@ -34,7 +34,7 @@ export const slidingWindowHead: DetectorHead<SlidingWindowConfig, Int32Array> = 
        * not change with the threshold asked for.
        */
       decode([probs], o) {
-        const decode = (thr: number) => decodeWindows(probs, windows, C, thr, o.multiLabel, o.withClassProbs);
+        const decode = (thr: number) => decodeWindows(probs, windows, { numClassesWithBackground: C, scoreThreshold: thr, multiLabel: o.multiLabel, withClassProbs: o.withClassProbs });
         if (o.voteIou <= 0) return topK(decode(o.scoreThreshold), o.cap);
         const voted = voteWindows(topK(decode(Math.min(o.scoreThreshold, VOTE_FLOOR)), o.cap), o.voteIou);
         return pick(voted, [...voted.scores.keys()].filter((i) => voted.scores[i] >= o.scoreThreshold));
