@@ -10,7 +10,7 @@ import { defaultConfig, detectorConfigSchema, type DetectorConfig, type HeadName
 import { buildNetwork, gatherHeads, normalizeInput } from '../detector/network.js';
 import { diskLoader, diskSaver, loadTensors, saveTensors } from '../detector/weights-io.js';
 import { bindHead, fitHeadsToData, HEAD_TABLE, HEADS } from '../heads/index.js';
-import { augment, DEFAULT_AUGMENT, loadSplit, TargetEncoder, type AugmentOptions } from './data.js';
+import { augment, DEFAULT_AUGMENT, loadSplit, TargetEncoder, type AugmentOptions, type LoadedSplit } from './data.js';
 
 export interface TrainOptions {
   data: string;
@@ -107,16 +107,18 @@ export async function writeModelFolder(dir: string, model: tf.LayersModel, cfg: 
   await writeFile(metricsPath, `${JSON.stringify(metrics, null, 2)}\n`);
 }
 
-export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; cfg: DetectorConfig; state: TrainState }> {
-  const log = o.log ?? ((l: string) => console.log(l));
+/** Where a run starts: a checkpoint (--resume), another model's weights (--init-from), or a fresh network. */
+async function startingPoint(
+  o: TrainOptions,
+  numClasses: number,
+  data: LoadedSplit,
+  optimizer: tf.Optimizer,
+  log: (line: string) => void,
+): Promise<{ cfg: DetectorConfig; model: tf.LayersModel; state: TrainState }> {
   const ckDir = join(o.out, 'checkpoint');
-  const ds = await readYoloSplit(o.data, 'train', { limit: o.limit || undefined });
-  log(`loading ${ds.items.length} training images from ${o.data}`);
-  const data = await loadSplit(ds, o.inputSize);
   let cfg: DetectorConfig;
   let model: tf.LayersModel;
   let state: TrainState = { step: 0, epoch: 0, seed: o.seed, lossHistory: [], elapsedSeconds: 0 };
-  const optimizer = tf.train.adam(o.lr);
   const resuming = o.resume && existsSync(join(ckDir, 'state.json'));
   if (o.resume && !resuming) log(`--resume: no checkpoint in ${ckDir}, starting fresh`);
   if (resuming) {
@@ -142,11 +144,33 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
     saved.dispose();
     log(`initialised from ${o.initFrom} (its anchors and weights; fresh optimizer)`);
   } else {
-    const fit = fitHeadsToData(defaultConfig(ds.classes.length, o.inputSize), data.gts, o.seed);
+    const fit = fitHeadsToData(defaultConfig(numClasses, o.inputSize), data.gts, o.seed);
     cfg = fit.cfg;
     for (const note of fit.notes) log(note);
     model = buildNetwork(cfg);
   }
+  return { cfg, model, state };
+}
+
+/** The epoch's order is a function of (seed, epoch) alone, so resuming mid-epoch replays the same order. */
+function epochOrder(seed: number, epoch: number, count: number): Int32Array {
+  const order = Int32Array.from({ length: count }, (_, i) => i);
+  const r = mulberry32(seed * 1000003 + epoch);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; cfg: DetectorConfig; state: TrainState }> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const ckDir = join(o.out, 'checkpoint');
+  const ds = await readYoloSplit(o.data, 'train', { limit: o.limit || undefined });
+  log(`loading ${ds.items.length} training images from ${o.data}`);
+  const data = await loadSplit(ds, o.inputSize);
+  const optimizer = tf.train.adam(o.lr);
+  const { cfg, model, state } = await startingPoint(o, ds.classes.length, data, optimizer, log);
   log(`parameters: ${model.countParams()}`);
   const enc = new TargetEncoder(cfg);
   // In table order whatever the order asked for, so the summed loss is the same float either way.
@@ -176,13 +200,7 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
   let stepTimeEma = NaN;
   while (state.step < totalSteps) {
     const epoch = Math.floor(state.step / stepsPerEpoch);
-    // The epoch's order is a function of (seed, epoch) alone, so resuming mid-epoch replays the same order.
-    const order = Int32Array.from({ length: data.count }, (_, i) => i);
-    const r = mulberry32(o.seed * 1000003 + epoch);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(r() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
+    const order = epochOrder(o.seed, epoch, data.count);
     const inEpoch = state.step - epoch * stepsPerEpoch;
     for (let bi = inEpoch; bi < stepsPerEpoch && state.step < totalSteps; bi++) {
       const ts = Date.now();
