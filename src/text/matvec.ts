@@ -115,8 +115,7 @@ export function wasmMatVec(mats: Matrix[]): MatVec | null {
   };
 }
 
-/** The fastest available implementation; KESTREL_STEPPER=js forces the plain one. */
+/** The fastest available implementation (bench/sample.ts measures the plain one by passing jsMatVec). */
 export function matVec(mats: Matrix[]): MatVec {
-  if (process.env['KESTREL_STEPPER'] === 'js') return jsMatVec(mats);
   return wasmMatVec(mats) ?? jsMatVec(mats);
 }
