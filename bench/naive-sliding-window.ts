@@ -13,6 +13,7 @@ import { loadKestrelDetector } from '../src/vision/detector/loader.js';
 import type { KestrelDetector } from '../src/vision/detector/model.js';
 import { buildNetwork, normalizeInput, outputLayout } from '../src/vision/detector/network.js';
 import { evaluateHead } from '../src/vision/train/run-eval.js';
+import type { BoundHead } from '../src/vision/heads/head.js';
 
 /** Half the crop's side, in cells of the window's map: the crop is 8 cells wide, 64 px at stride 8. */
 const CONTEXT_CELLS = 4;
@@ -27,9 +28,12 @@ export class NaiveSlidingWindow implements DetectorModel {
   readonly heads = ['sliding-window-naive'];
   readonly defaultHead = 'sliding-window-naive';
   private readonly flexible: tf.LayersModel;
+  private readonly head: BoundHead<unknown>;
 
   constructor(readonly inner: KestrelDetector) {
-    if (!inner.heads.includes('sliding-window')) throw new Error(`${inner.manifest.name} has no sliding-window head`);
+    const head = inner.boundHead('sliding-window');
+    if (!head) throw new Error(`${inner.manifest.name} has no sliding-window head`);
+    this.head = head;
     // The same weights in a network that accepts the crops' size.
     this.flexible = buildNetwork(inner.cfg, { flexibleInput: true });
     this.flexible.setWeights(inner.net.getWeights());
@@ -57,7 +61,7 @@ export class NaiveSlidingWindow implements DetectorModel {
     const results: Candidates[] = [];
     for (let b = 0; b < batch; b++) {
       const img = pixels.subarray(b * S * S * 3, (b + 1) * S * S * 3);
-      const probs = new Float32Array((this.inner.windows.length / 4) * C);
+      const probs = new Float32Array(layout.reduce((a, o) => a + Math.ceil(S / o.stride) ** 2 * o.slotsPerCell, 0) * C);
       let offset = 0;
       for (let m = 0; m < layout.length; m++) {
         const s = layout[m].stride;
@@ -91,7 +95,7 @@ export class NaiveSlidingWindow implements DetectorModel {
         }
         offset += g * g * slots;
       }
-      results.push(this.inner.windowCandidates(probs, decode));
+      results.push(this.head.decode([probs], decode));
     }
     return results;
   }

@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import { initBackend, tf } from '../src/runtime/backend.js';
 import { manifestSchema } from '../src/runtime/manifest.js';
-import { KestrelCharRnn } from '../src/text/char_rnn_model.js';
+import { KestrelCharRnn } from '../src/text/char-rnn-model.js';
 import { CharRnnNet } from '../src/text/network.js';
 import { stepperWeights } from '../src/text/stepper.js';
 import { jsMatVec } from '../src/text/matvec.js';

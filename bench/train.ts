@@ -189,7 +189,7 @@ function layersCharModel(layers: number): CharModel {
 async function charModel(layers: number): Promise<CharModel> {
   if (opts.lstm === 'layers') return layersCharModel(layers);
   if (opts.lstm === 'fused') {
-    const { fusedCharModel } = await import('./train_fused.js');
+    const { fusedCharModel } = await import('./train-fused.js');
     return fusedCharModel({ layers, vocab: VOCAB, hidden: HIDDEN });
   }
   throw new Error(`--lstm must be fused or layers, got ${opts.lstm}`);

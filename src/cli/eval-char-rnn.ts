@@ -8,7 +8,7 @@ import { validationStart } from '../text/corpus.js';
 import { CharRnnNet } from '../text/network.js';
 import { evaluate } from '../text/train.js';
 import { Vocabulary } from '../text/vocab.js';
-import { readModel } from '../text/weights_io.js';
+import { readModel } from '../text/weights-io.js';
 
 export const HELP = `usage: kestrel eval char-rnn --model NAME|DIR --corpus FILE [--json]
 

@@ -9,7 +9,7 @@ const LOADERS: Record<string, () => Promise<ModelLoader>> = {
   'detector/kestrel': async () => (await import('../vision/detector/loader.js')).loadKestrelDetector,
   'detector/nanodet': async () => (await import('../vision/nanodet/loader.js')).loadNanoDet,
   'forecaster/kestrel': async () => (await import('../sequence/forecaster.js')).loadForecaster,
-  'char-rnn/kestrel': async () => (await import('../text/char_rnn_model.js')).loadCharRnn,
+  'char-rnn/kestrel': async () => (await import('../text/char-rnn-model.js')).loadCharRnn,
 };
 
 export function loaderKey(m: Manifest): string {

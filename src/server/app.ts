@@ -109,7 +109,7 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
     },
-    // Requests arriving during shutdown get 503 (the onRequest hook below) while in-flight ones finish.
+    // Requests arriving during shutdown get 503 (installLifecycleHooks) while in-flight ones finish.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
   }).withTypeProvider<ZodTypeProvider>();
@@ -122,6 +122,30 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
   app.setSerializerCompiler(serializerCompiler);
   installProblemHandling(app);
 
+  installLifecycleHooks(app);
+
+  const registry = opts.registry ?? (await loadRegistryLogged(config, app));
+  // Models this app loaded are its to free; an injected registry belongs to the caller.
+  if (!opts.registry) app.addHook('onClose', async () => (registry as Registry).dispose());
+  app.decorate('registry', registry);
+  app.decorate('config', config);
+  app.decorate('authenticate', requireApiKey(config.apiKey));
+  app.decorate('securityRequirement', BEARER_SECURITY);
+  app.decorate('draining', false);
+
+  await registerProtections(app, config);
+  await registerDocs(app, config);
+
+  installMetrics(app);
+  for (const r of ROUTES) await app.register(r.plugin, r.options?.(app) ?? {});
+  for (const p of opts.plugins ?? []) await app.register(p);
+
+  await app.ready();
+  return app;
+}
+
+/** Request ids on every answer, and the drain: 503 problems and closed keep-alives once shutdown starts. */
+function installLifecycleHooks(app: FastifyInstance): void {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -139,16 +163,10 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
   app.addHook('preClose', async () => {
     app.draining = true;
   });
+}
 
-  const registry = opts.registry ?? (await loadRegistryLogged(config, app));
-  // Models this app loaded are its to free; an injected registry belongs to the caller.
-  if (!opts.registry) app.addHook('onClose', async () => (registry as Registry).dispose());
-  app.decorate('registry', registry);
-  app.decorate('config', config);
-  app.decorate('authenticate', requireApiKey(config.apiKey));
-  app.decorate('securityRequirement', BEARER_SECURITY);
-  app.decorate('draining', false);
-
+/** Security headers, CORS and per-client rate limiting, as configured. */
+async function registerProtections(app: FastifyInstance, config: Config): Promise<void> {
   await app.register(helmet, {
     global: true,
     // Swagger UI runs inline scripts; the JSON API gains nothing from a CSP.
@@ -177,7 +195,10 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
         }),
     });
   }
+}
 
+/** The OpenAPI document (always at /openapi.json) and, unless turned off, Swagger UI at /docs. */
+async function registerDocs(app: FastifyInstance, config: Config): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -207,13 +228,6 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
   });
   if (config.docs) await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-
-  installMetrics(app);
-  for (const r of ROUTES) await app.register(r.plugin, r.options?.(app) ?? {});
-  for (const p of opts.plugins ?? []) await app.register(p);
-
-  await app.ready();
-  return app;
 }
 
 type OpenApiDoc = { paths?: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>> };

@@ -5,10 +5,14 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { DetectorModel, InputPixels, ModelRegistry } from '../runtime/models.js';
 import type { Candidates } from '../vision/candidates.js';
-import { DEFAULT_DECODE_LIMITS, ImageError, decodeToInput, undoLetterbox, type DecodedImage, type DecodeLimits } from '../vision/image.js';
+import { DEFAULT_DECODE_LIMITS, decodeToInput, undoLetterbox, type DecodedImage, type DecodeLimits } from '../vision/image.js';
 import { ProblemError } from './errors.js';
-import { EngineOverloadedError, JobAbortedError, type InferenceEngine } from './inference.js';
+import type { InferenceEngine } from './inference.js';
 import { postprocessCandidates, POSTPROCESS_METHODS } from '../vision/nms.js';
+import { toProblem } from './detect-errors.js';
+
+// Routes import the whole pipeline, error mapping included, from this one module.
+export { imageProblem, toProblem } from './detect-errors.js';
 
 export interface DetectLimits extends DecodeLimits {
   /** Largest image body in bytes (raw body or one multipart file; base64 JSON may be 4/3 of it). */
@@ -144,36 +148,6 @@ export function resolveClasses(model: DetectorModel, classes: readonly string[] 
     });
   }
   return keep;
-}
-
-/** ImageError → the HTTP problem the API documents. */
-export function imageProblem(err: ImageError): ProblemError {
-  switch (err.code) {
-    case 'empty':
-      return new ProblemError({ status: 400, title: 'Empty image', type: 'no-image', detail: err.message });
-    case 'unsupported':
-      return new ProblemError({ status: 415, title: 'Unsupported image format', type: 'unsupported-image', detail: err.message });
-    case 'too-many-pixels':
-      return new ProblemError({ status: 413, title: 'Image has too many pixels', type: 'image-too-large', detail: err.message });
-    case 'undecodable':
-      return new ProblemError({ status: 422, title: 'Undecodable image', type: 'undecodable-image', detail: err.message });
-  }
-}
-
-export function toProblem(err: unknown): ProblemError {
-  if (err instanceof ProblemError) return err;
-  if (err instanceof ImageError) return imageProblem(err);
-  if (err instanceof EngineOverloadedError) {
-    return new ProblemError({
-      status: 503,
-      title: 'Overloaded',
-      type: 'overloaded',
-      detail: err.message,
-      headers: { 'Retry-After': String(err.retryAfterSeconds) },
-    });
-  }
-  if (err instanceof JobAbortedError) return new ProblemError({ status: 499, title: 'Client closed request', detail: err.message });
-  throw err;
 }
 
 export interface DetectContext {

@@ -120,104 +120,35 @@ function multipartProblem(err: unknown): ProblemError {
   return new ProblemError({ status: 400, title: 'Malformed multipart body', type: 'malformed-body', detail: msg });
 }
 
+/** What the readers below collect: images in request order, option fields, and the running byte total. */
+interface Collected {
+  fields: Record<string, unknown>;
+  images: ReceivedImage[];
+  /** Adds an image's bytes to the request's total; throws once the total passes the limit. */
+  count(n: number): void;
+}
+
 /**
  * Reads the request's image(s) and fields. imageFields names the JSON members holding base64 images
  * (`image`, and `images` for batch). A problem that concerns one image stays in its slot; a problem
  * with the request as a whole is thrown.
  */
 export async function readUpload(req: FastifyRequest, limits: UploadLimits, opts: { batch: boolean }): Promise<Upload> {
-  const fields: Record<string, unknown> = Object.create(null);
-  const images: ReceivedImage[] = [];
   const maxTotal = limits.maxTotalBytes ?? limits.maxImageBytes;
   let total = 0;
-  // Each image counts towards the request's total, so many parts at the per-image limit cannot add up.
-  const count = (n: number): void => {
-    total += n;
-    if (total > maxTotal) throw tooLarge(maxTotal, 'the images in this request together');
+  const got: Collected = {
+    fields: Object.create(null) as Record<string, unknown>,
+    images: [],
+    // Each image counts towards the request's total, so many parts at the per-image limit cannot add up.
+    count(n) {
+      total += n;
+      if (total > maxTotal) throw tooLarge(maxTotal, 'the images in this request together');
+    },
   };
-
-  if (req.isMultipart()) {
-    try {
-      // busboy has one size for every text field; it must admit a base64 image, so option fields are
-      // held to MAX_FIELD_BYTES here instead, failing the form at the first oversized one.
-      const base64Limit = Math.ceil((limits.maxImageBytes * 4) / 3) + 4;
-      const partOpts = {
-        limits: { fileSize: limits.maxImageBytes, files: limits.maxFiles, fields: MAX_FIELDS, fieldSize: base64Limit, parts: limits.maxFiles + MAX_FIELDS },
-        // Oversized files are reported per image (truncated flag) rather than failing the whole form.
-        // The plugin reads this per call although its typings only list it among the plugin options.
-        throwFileSizeLimit: false,
-      };
-      const parts = req.parts(partOpts as Parameters<FastifyRequest['parts']>[0]);
-      for await (const part of parts) {
-        if (part.type === 'file') {
-          if (part.fieldname !== 'image') {
-            part.file.resume(); // drain parts we do not use so the stream moves on
-            continue;
-          }
-          const data = await part.toBuffer();
-          count(data.length);
-          const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-          const mismatch = part.file.truncated ? undefined : declaredTypeMismatch(part.mimetype, bytes, `image part "${part.filename ?? ''}"`);
-          if (part.file.truncated) images.push({ ok: false, problem: tooLarge(limits.maxImageBytes, `image "${part.filename ?? ''}"`) });
-          else if (mismatch) images.push({ ok: false, problem: mismatch });
-          else images.push({ ok: true, data: bytes });
-        } else {
-          if (part.fieldname === 'image' && typeof part.value === 'string' && part.value.length > 0) {
-            // Some clients post the image as a base64 text field.
-            if (part.valueTruncated) {
-              images.push({ ok: false, problem: tooLarge(limits.maxImageBytes, 'the base64 image field (decoded)') });
-              continue;
-            }
-            count(Math.floor((part.value.length * 3) / 4));
-            try {
-              images.push({ ok: true, data: decodeBase64Image(part.value, 'image', limits.maxImageBytes) });
-            } catch (err) {
-              images.push({ ok: false, problem: err as ProblemError });
-            }
-            continue;
-          }
-          if (part.fieldnameTruncated || part.valueTruncated || (typeof part.value === 'string' && part.value.length > MAX_FIELD_BYTES)) {
-            throw new ProblemError({ status: 413, title: 'Form field too large', type: 'body-too-large', detail: `form field "${part.fieldname}" exceeds ${MAX_FIELD_BYTES} bytes` });
-          }
-          addField(fields, part.fieldname, part.value);
-        }
-      }
-    } catch (err) {
-      throw multipartProblem(err);
-    }
-  } else if (Buffer.isBuffer(req.body)) {
-    const body = req.body;
-    if (body.length > limits.maxImageBytes) throw tooLarge(limits.maxImageBytes, 'the request body');
-    const mismatch = declaredTypeMismatch(req.headers['content-type'], body, 'the request body');
-    if (mismatch) throw mismatch;
-    images.push({ ok: true, data: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) });
-  } else if (req.body !== null && typeof req.body === 'object' && !Array.isArray(req.body)) {
-    const body = req.body as Record<string, unknown>;
-    for (const [k, v] of Object.entries(body)) {
-      if (k === 'image' || (opts.batch && k === 'images')) continue;
-      addField(fields, k, v);
-    }
-    const list: unknown[] = [];
-    if (body.image !== undefined) list.push(body.image);
-    if (opts.batch && Array.isArray(body.images)) list.push(...body.images);
-    else if (opts.batch && body.images !== undefined) throw new ProblemError({ status: 400, title: 'Invalid request', type: 'validation', detail: 'images must be an array of base64 strings' });
-    if (list.length > limits.maxFiles) throw tooMany(limits.maxFiles);
-    for (const v of list) {
-      if (typeof v !== 'string') {
-        images.push({ ok: false, problem: new ProblemError({ status: 400, title: 'Invalid image', type: 'invalid-base64', detail: 'image must be a base64 string' }) });
-        continue;
-      }
-      let data: Uint8Array;
-      try {
-        data = decodeBase64Image(v, 'image', limits.maxImageBytes);
-      } catch (err) {
-        images.push({ ok: false, problem: err as ProblemError });
-        continue;
-      }
-      count(data.length);
-      images.push({ ok: true, data });
-    }
-  } else if (typeof req.body === 'string') {
+  if (req.isMultipart()) await readMultipart(req, limits, got);
+  else if (Buffer.isBuffer(req.body)) readRawBody(req, req.body, limits, got);
+  else if (req.body !== null && typeof req.body === 'object' && !Array.isArray(req.body)) readJsonBody(req.body as Record<string, unknown>, limits, opts, got);
+  else if (typeof req.body === 'string') {
     // Fastify parses text/plain itself; it is not a way to send an image.
     throw new ProblemError({
       status: 415,
@@ -228,7 +159,92 @@ export async function readUpload(req: FastifyRequest, limits: UploadLimits, opts
   } else if (req.body !== undefined && req.body !== null) {
     throw new ProblemError({ status: 400, title: 'Invalid request body', type: 'no-image', detail: 'expected a JSON object with "image"' });
   }
-  return { images, fields };
+  return { images: got.images, fields: got.fields };
+}
+
+async function readMultipart(req: FastifyRequest, limits: UploadLimits, { fields, images, count }: Collected): Promise<void> {
+  try {
+    // busboy has one size for every text field; it must admit a base64 image, so option fields are
+    // held to MAX_FIELD_BYTES here instead, failing the form at the first oversized one.
+    const base64Limit = Math.ceil((limits.maxImageBytes * 4) / 3) + 4;
+    const partOpts = {
+      limits: { fileSize: limits.maxImageBytes, files: limits.maxFiles, fields: MAX_FIELDS, fieldSize: base64Limit, parts: limits.maxFiles + MAX_FIELDS },
+      // Oversized files are reported per image (truncated flag) rather than failing the whole form.
+      // The plugin reads this per call although its typings only list it among the plugin options.
+      throwFileSizeLimit: false,
+    };
+    const parts = req.parts(partOpts as Parameters<FastifyRequest['parts']>[0]);
+    for await (const part of parts) {
+      if (part.type === 'file') {
+        if (part.fieldname !== 'image') {
+          part.file.resume(); // drain parts we do not use so the stream moves on
+          continue;
+        }
+        const data = await part.toBuffer();
+        count(data.length);
+        const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+        const mismatch = part.file.truncated ? undefined : declaredTypeMismatch(part.mimetype, bytes, `image part "${part.filename ?? ''}"`);
+        if (part.file.truncated) images.push({ ok: false, problem: tooLarge(limits.maxImageBytes, `image "${part.filename ?? ''}"`) });
+        else if (mismatch) images.push({ ok: false, problem: mismatch });
+        else images.push({ ok: true, data: bytes });
+      } else {
+        if (part.fieldname === 'image' && typeof part.value === 'string' && part.value.length > 0) {
+          // Some clients post the image as a base64 text field.
+          if (part.valueTruncated) {
+            images.push({ ok: false, problem: tooLarge(limits.maxImageBytes, 'the base64 image field (decoded)') });
+            continue;
+          }
+          count(Math.floor((part.value.length * 3) / 4));
+          try {
+            images.push({ ok: true, data: decodeBase64Image(part.value, 'image', limits.maxImageBytes) });
+          } catch (err) {
+            images.push({ ok: false, problem: err as ProblemError });
+          }
+          continue;
+        }
+        if (part.fieldnameTruncated || part.valueTruncated || (typeof part.value === 'string' && part.value.length > MAX_FIELD_BYTES)) {
+          throw new ProblemError({ status: 413, title: 'Form field too large', type: 'body-too-large', detail: `form field "${part.fieldname}" exceeds ${MAX_FIELD_BYTES} bytes` });
+        }
+        addField(fields, part.fieldname, part.value);
+      }
+    }
+  } catch (err) {
+    throw multipartProblem(err);
+  }
+}
+
+function readRawBody(req: FastifyRequest, body: Buffer, limits: UploadLimits, { images }: Collected): void {
+  if (body.length > limits.maxImageBytes) throw tooLarge(limits.maxImageBytes, 'the request body');
+  const mismatch = declaredTypeMismatch(req.headers['content-type'], body, 'the request body');
+  if (mismatch) throw mismatch;
+  images.push({ ok: true, data: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) });
+}
+
+function readJsonBody(body: Record<string, unknown>, limits: UploadLimits, opts: { batch: boolean }, { fields, images, count }: Collected): void {
+  for (const [k, v] of Object.entries(body)) {
+    if (k === 'image' || (opts.batch && k === 'images')) continue;
+    addField(fields, k, v);
+  }
+  const list: unknown[] = [];
+  if (body.image !== undefined) list.push(body.image);
+  if (opts.batch && Array.isArray(body.images)) list.push(...body.images);
+  else if (opts.batch && body.images !== undefined) throw new ProblemError({ status: 400, title: 'Invalid request', type: 'validation', detail: 'images must be an array of base64 strings' });
+  if (list.length > limits.maxFiles) throw tooMany(limits.maxFiles);
+  for (const v of list) {
+    if (typeof v !== 'string') {
+      images.push({ ok: false, problem: new ProblemError({ status: 400, title: 'Invalid image', type: 'invalid-base64', detail: 'image must be a base64 string' }) });
+      continue;
+    }
+    let data: Uint8Array;
+    try {
+      data = decodeBase64Image(v, 'image', limits.maxImageBytes);
+    } catch (err) {
+      images.push({ ok: false, problem: err as ProblemError });
+      continue;
+    }
+    count(data.length);
+    images.push({ ok: true, data });
+  }
 }
 
 function tooMany(max: number): ProblemError {

@@ -4,11 +4,9 @@
 // decodes, queues and post-processes. Each worker holds its own backend and models. Requests for the
 // same model, head and input size that wait together run as one forward pass (as TF Serving and
 // Triton batch), and each request gets its own images' candidates back.
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { backendInfo, type BackendChoice } from '../runtime/backend.js';
-import type { DetectorModel, ModelRegistry } from '../runtime/models.js';
+import type { DetectorModel } from '../runtime/models.js';
 import { sliceCandidates, type Candidates } from '../vision/candidates.js';
 import {
   abortError,
@@ -26,6 +24,7 @@ import {
 } from './inference.js';
 import { addTensorSource, addThreadMemorySource, observeBatch, observeInference, type ThreadMemory } from './plugins/metrics.js';
 import type { FromWorker, RunReply, RunRequest, WorkerInit, WorkerMemory } from './worker-protocol.js';
+import { startWorker } from './worker-thread.js';
 
 /** Where the engine reports trouble that does not fail a request (pino's logger fits). */
 export interface EngineLog {
@@ -89,24 +88,6 @@ interface Slot {
   dead?: boolean;
   memory: WorkerMemory;
   memoryWaiters: Map<number, (m: WorkerMemory) => void>;
-}
-
-/** The worker module beside this one: .ts under tsx (tests, dev), .js in the compiled dist/. */
-export function workerModuleUrl(): URL {
-  const ext = extname(fileURLToPath(import.meta.url)) || '.js';
-  return new URL(`./inference-worker${ext}`, import.meta.url);
-}
-
-/**
- * A worker running the module beside this one. Under tsx, Node 20 does not apply the parent's
- * `--import tsx` hooks inside workers, so a tiny bootstrap registers tsx there before importing the .ts.
- */
-function startWorker(options: { workerData: WorkerInit; name: string }): Worker {
-  const url = workerModuleUrl();
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(boot, { ...options, eval: true });
 }
 
 const keyOf = (job: DetectJob): string => {
@@ -455,36 +436,4 @@ export class WorkerEngine implements InferenceEngine {
     await this.local?.close();
     await Promise.all(this.slots.map((s) => s.worker.terminate().catch(() => undefined)));
   }
-}
-
-export interface EngineChoice extends InProcessEngineOptions {
-  /** Worker threads; 0 runs passes in-process. */
-  workers?: number;
-  batchMax?: number;
-  batchWaitMs?: number;
-  backend?: BackendChoice;
-}
-
-/**
- * The engine a service runs: a worker pool over the registry's detector folders when workers > 0 and
- * the registry knows where its detectors came from, else the in-process engine. A pool that cannot
- * start is logged and the service serves in-process rather than not at all.
- */
-export async function createEngine(registry: ModelRegistry, choice: EngineChoice, log?: EngineLog): Promise<InferenceEngine> {
-  const dirOf = (registry as { dirOf?: (name: string) => string | undefined }).dirOf?.bind(registry);
-  const models = registry
-    .list()
-    .filter((m): m is DetectorModel => m.kind === 'detector')
-    .flatMap((model) => {
-      const dir = dirOf?.(model.manifest.name);
-      return dir ? [{ model, dir }] : [];
-    });
-  if ((choice.workers ?? 0) > 0 && models.length > 0) {
-    try {
-      return await WorkerEngine.start({ ...choice, workers: choice.workers as number, models, log });
-    } catch (err) {
-      log?.error({ err }, 'inference workers could not start; detection runs in-process');
-    }
-  }
-  return new InProcessEngine(choice);
 }

@@ -2,7 +2,7 @@
 // are laid out once (row-major, each row padded to a multiple of 16 floats) and, where WebAssembly
 // SIMD is available, copied into a small wasm module's memory whose 128-bit gemv does the products.
 // The plain-JS version is the fallback and the reference.
-import { GEMV_WASM_BASE64 } from './simd/gemv_wasm.js';
+import { GEMV_WASM_BASE64 } from './simd/gemv-wasm.js';
 
 export const PAD = 16;
 export const padded = (n: number) => Math.ceil(n / PAD) * PAD;
@@ -115,8 +115,7 @@ export function wasmMatVec(mats: Matrix[]): MatVec | null {
   };
 }
 
-/** The fastest available implementation; KESTREL_STEPPER=js forces the plain one. */
+/** The fastest available implementation (bench/sample.ts measures the plain one by passing jsMatVec). */
 export function matVec(mats: Matrix[]): MatVec {
-  if (process.env['KESTREL_STEPPER'] === 'js') return jsMatVec(mats);
   return wasmMatVec(mats) ?? jsMatVec(mats);
 }

@@ -1,6 +1,6 @@
 // The trainable char-RNN in tfjs: stacked recurrent layers over one-hot characters (the fused sequence
 // ops of src/runtime/rnn) and a dense softmax read-out. Used for training and batched evaluation;
-// serving steps a plain-Float32Array copy of the same weights (sampler.ts).
+// serving steps a plain-Float32Array copy of the same weights (stepper.ts), and sampling.ts draws from its logits.
 import { tf } from '../runtime/backend.js';
 import { createRecurrentWeights, stackedRecurrent, type CellType, type RecurrentState, type RecurrentWeights } from '../runtime/rnn/index.js';
 

@@ -7,9 +7,9 @@ import { writeFileAtomic } from '../runtime/atomic-write.js';
 import { tf } from '../runtime/backend.js';
 import type { CellType, RecurrentState } from '../runtime/rnn/index.js';
 import { StreamBatcher, splitCorpus } from './corpus.js';
-import { CharRnnNet, type NetConfig } from './network.js';
+import { CharRnnNet, type NamedArray, type NetConfig } from './network.js';
 import { Vocabulary, unigramEntropyNats } from './vocab.js';
-import { readModel, saveModel, packArrays, unpackArrays } from './weights_io.js';
+import { readModel, saveModel, packArrays, unpackArrays } from './weights-io.js';
 
 export const LN2 = Math.LN2;
 
@@ -111,7 +111,7 @@ function setLearningRate(opt: tf.Optimizer, lr: number): void {
   (opt as unknown as { learningRate: number }).learningRate = lr;
 }
 
-/** Temperature sampling from the tfjs net (used for the training log; serving uses sampler.ts). */
+/** Temperature sampling from the tfjs net (used for the training log; serving uses stepper.ts and sampling.ts). */
 export function sampleFromNet(net: CharRnnNet, vocab: Vocabulary, prime: string, length: number, temperature: number, seed: number): string {
   let rng = seed >>> 0 || 1;
   const rand = () => {
@@ -179,20 +179,47 @@ async function loadOptimizer(opt: tf.Optimizer, dir: string): Promise<boolean> {
   return true;
 }
 
+/** Vocabulary, network shape and weights to start from: the corpus and options, or the checkpoint (--resume). */
+async function startingPoint(o: TrainOptions, text: string): Promise<{ vocab: Vocabulary; netConfig: NetConfig; resumed?: TrainState; resumedArrays?: NamedArray[] }> {
+  if (!(o.resume && existsSync(join(o.outDir, 'train-state.json')))) {
+    const vocab = Vocabulary.fromText(text);
+    return { vocab, netConfig: { cell: o.cell, layers: o.layers, hidden: o.hidden, vocabSize: vocab.size, dropout: o.dropout } };
+  }
+  const resumed = JSON.parse(await readFile(join(o.outDir, 'train-state.json'), 'utf8')) as TrainState;
+  const saved = await readModel(o.outDir);
+  const vocab = new Vocabulary(saved.vocabulary);
+  const netConfig = { cell: saved.config.cell, layers: saved.config.layers, hidden: saved.config.hidden, vocabSize: vocab.size, dropout: saved.config.dropout };
+  return { vocab, netConfig, resumed, resumedArrays: saved.arrays };
+}
+
+/** One truncated-BPTT step on a chunk: the loss before the update and the state carried to the next chunk. */
+function trainStep(
+  net: CharRnnNet,
+  opt: tf.Optimizer,
+  vars: tf.Variable[],
+  { inputs, targets }: { inputs: Int32Array; targets: Int32Array },
+  state: State,
+  o: Pick<TrainOptions, 'seq' | 'batch' | 'clip'>,
+): { loss: number; state: State } {
+  let newState: State;
+  const loss = tf.tidy(() => {
+    const x = tf.tensor2d(inputs, [o.seq, o.batch], 'int32');
+    const y = tf.tensor1d(targets, 'int32');
+    const { value, grads } = tf.variableGrads(() => {
+      const { logits, states } = net.forward(x, state, true);
+      newState = states.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) }));
+      return CharRnnNet.crossEntropy(logits, y);
+    }, vars);
+    opt.applyGradients(clipByGlobalNorm(grads, o.clip).grads);
+    return value.dataSync()[0];
+  });
+  return { loss, state: newState };
+}
+
 export async function train(o: TrainOptions): Promise<TrainResult> {
   const log = o.log ?? ((l: string) => console.log(l));
   const text = await readFile(o.corpus, 'utf8');
-  let vocab = Vocabulary.fromText(text);
-  let netConfig: NetConfig = { cell: o.cell, layers: o.layers, hidden: o.hidden, vocabSize: vocab.size, dropout: o.dropout };
-  let resumed: TrainState | undefined;
-  let resumedArrays;
-  if (o.resume && existsSync(join(o.outDir, 'train-state.json'))) {
-    resumed = JSON.parse(await readFile(join(o.outDir, 'train-state.json'), 'utf8')) as TrainState;
-    const saved = await readModel(o.outDir);
-    vocab = new Vocabulary(saved.vocabulary);
-    netConfig = { cell: saved.config.cell, layers: saved.config.layers, hidden: saved.config.hidden, vocabSize: vocab.size, dropout: saved.config.dropout };
-    resumedArrays = saved.arrays;
-  }
+  const { vocab, netConfig, resumed, resumedArrays } = await startingPoint(o, text);
   const ids = vocab.encode(text);
   const { train: trainIds, val: valIds } = splitCorpus(ids, o.valFraction);
   const entropy = unigramEntropyNats(ids, vocab.size);
@@ -256,21 +283,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
     const lr = o.lr * (1 - (1 - o.lrFinal) * progress());
     setLearningRate(opt, lr);
-    const { inputs, targets } = batcher.chunk(chunk);
-    let newState: State;
-    const lossValue = tf.tidy(() => {
-      const x = tf.tensor2d(inputs, [o.seq, o.batch], 'int32');
-      const y = tf.tensor1d(targets, 'int32');
-      const { value, grads } = tf.variableGrads(() => {
-        const { logits, states } = net.forward(x, state, true);
-        newState = states.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) }));
-        return CharRnnNet.crossEntropy(logits, y);
-      }, vars);
-      opt.applyGradients(clipByGlobalNorm(grads, o.clip).grads);
-      return value.dataSync()[0];
-    });
+    const stepped = trainStep(net, opt, vars, batcher.chunk(chunk), state, o);
+    const lossValue = stepped.loss;
     disposeState(state);
-    state = newState;
+    state = stepped.state;
     step++;
     chunk++;
     charsSeen += o.seq * o.batch;

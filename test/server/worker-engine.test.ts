@@ -15,7 +15,9 @@ import { availableParallelism } from 'node:os';
 import { ConfigError, defaultConfig, loadConfig, type Config } from '../../src/server/config.js';
 import { EngineOverloadedError, InferenceTimeoutError, InProcessEngine, JobAbortedError } from '../../src/server/inference.js';
 import { metricsRegistry } from '../../src/server/plugins/metrics.js';
-import { createEngine, WorkerEngine, workerModuleUrl, type WorkerEngineOptions } from '../../src/server/worker-engine.js';
+import { createEngine } from '../../src/server/engine.js';
+import { WorkerEngine, type WorkerEngineOptions } from '../../src/server/worker-engine.js';
+import { workerModuleUrl } from '../../src/server/worker-thread.js';
 import { FakeDetector } from './fake-detector.js';
 import { imagePart, multipart, photo } from './detect-fixtures.js';
 

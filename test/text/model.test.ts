@@ -4,12 +4,12 @@ import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, tf } from '../../src/runtime/backend.js';
-import { loadCharRnnFromDir, OutOfVocabularyError } from '../../src/text/char_rnn_model.js';
+import { loadCharRnnFromDir, OutOfVocabularyError } from '../../src/text/char-rnn-model.js';
 import { CharRnnNet, CELLS, paramCount } from '../../src/text/network.js';
 import { Stepper, stepperWeights } from '../../src/text/stepper.js';
 import { clipByGlobalNorm, evaluate, train } from '../../src/text/train.js';
 import { Vocabulary } from '../../src/text/vocab.js';
-import { saveModel } from '../../src/text/weights_io.js';
+import { saveModel } from '../../src/text/weights-io.js';
 import { loaderFor } from '../../src/runtime/loaders.js';
 import { run as runEval } from '../../src/cli/eval-char-rnn.js';
 

@@ -11,9 +11,9 @@ import type { CharRnnModel, GenerateOptions } from '../../src/runtime/models.js'
 import { Registry } from '../../src/runtime/registry.js';
 import { buildApp } from '../../src/server/app.js';
 import { defaultConfig } from '../../src/server/config.js';
-import { loadCharRnnFromDir, type KestrelCharRnn } from '../../src/text/char_rnn_model.js';
+import { loadCharRnnFromDir, type KestrelCharRnn } from '../../src/text/char-rnn-model.js';
 import { CharRnnNet } from '../../src/text/network.js';
-import { saveModel } from '../../src/text/weights_io.js';
+import { saveModel } from '../../src/text/weights-io.js';
 
 const VOCAB = '\n abcdefghijklmnopqrstuvwxyz.';
 let dir: string;

@@ -4,7 +4,7 @@
 // step, batch-norm nets clone 16×128×128×C activations several times per step). Tensors are
 // immutable, so sharing is safe.
 import { tf } from '../backend.js';
-import type { WasmBackend } from './wasm_heap.js';
+import type { WasmBackend } from './wasm-heap.js';
 
 type TensorInfo = tf.TensorInfo;
 type KernelFn = (args: { inputs: Record<string, TensorInfo>; backend: WasmBackend; attrs: Record<string, unknown> }) => TensorInfo;

@@ -21,16 +21,16 @@
 //                        (Cast only to the tensor's own dtype)
 // KESTREL_WASM_KERNELS=missing registers only the first group (the "before" of bench:train).
 import { tf } from '../backend.js';
-import { batchMatMulWasm, setStockBatchMatMul } from './batch_mat_mul.js';
-import { conv2DBackpropFilterWasm } from './conv2d_backprop_filter.js';
-import { conv2DBackpropInputWasm } from './conv2d_backprop_input.js';
-import { depthwiseBackpropFilterWasm, depthwiseBackpropInputWasm } from './depthwise_backprop.js';
-import { maxPoolGradWasm } from './max_pool_grad.js';
+import { batchMatMulWasm, setStockBatchMatMul } from './batch-mat-mul.js';
+import { conv2DBackpropFilterWasm } from './conv2d-backprop-filter.js';
+import { conv2DBackpropInputWasm } from './conv2d-backprop-input.js';
+import { depthwiseBackpropFilterWasm, depthwiseBackpropInputWasm } from './depthwise-backprop.js';
+import { maxPoolGradWasm } from './max-pool-grad.js';
 import { castWasm, identityWasm, setStockCast, setStockIdentity } from './identity.js';
 import { gatherV2Wasm, setStock, sliceWasm, splitVWasm, unpackWasm } from './slice.js';
 import { meanWasm, setStockMean, setStockSum, sumWasm } from './sum.js';
 import { setStockTile, tileWasm } from './tile.js';
-import { unsortedSegmentSumWasm } from './unsorted_segment_sum.js';
+import { unsortedSegmentSumWasm } from './unsorted-segment-sum.js';
 
 /** Kernels wasm does not have. */
 const MISSING: [string, unknown][] = [

@@ -5,7 +5,7 @@
 // The stock GatherV2 is a per-element C loop (~95 ms for 2048 rows of 1024); rows are contiguous,
 // so a gather is a series of subarray copies.
 import { tf } from '../backend.js';
-import type { WasmBackend } from './wasm_heap.js';
+import type { WasmBackend } from './wasm-heap.js';
 
 type TensorInfo = tf.TensorInfo;
 type KernelFn = (args: { inputs: Record<string, TensorInfo>; backend: WasmBackend; attrs: Record<string, unknown> }) => TensorInfo | TensorInfo[];

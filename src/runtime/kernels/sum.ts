@@ -2,7 +2,7 @@
 // transposes the reduced axes innermost first, which costs ~30 ms on a 16×128×128×16 gradient;
 // a column-sum pass over the untouched layout is a few ms.
 import { tf } from '../backend.js';
-import { f32, type WasmBackend } from './wasm_heap.js';
+import { f32, type WasmBackend } from './wasm-heap.js';
 
 type TensorInfo = tf.TensorInfo;
 type KernelFn = (args: { inputs: Record<string, TensorInfo>; backend: WasmBackend; attrs: Record<string, unknown> }) => TensorInfo;

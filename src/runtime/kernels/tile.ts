@@ -2,7 +2,7 @@
 // wasm kernel computes an index per output element (~0.9 s for a 16×128×128×16 tile here).
 // Here each axis is built from the axis below it by doubling copies (copyWithin).
 import { tf } from '../backend.js';
-import type { WasmBackend } from './wasm_heap.js';
+import type { WasmBackend } from './wasm-heap.js';
 
 type TensorInfo = tf.TensorInfo;
 type KernelFn = (args: { inputs: Record<string, TensorInfo>; backend: WasmBackend; attrs: Record<string, unknown> }) => TensorInfo;

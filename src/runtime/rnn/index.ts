@@ -35,7 +35,7 @@
  * src/runtime/kernels (transposed products included).
  */
 export { GATES, OP_CELLS, type CellType } from './cells.js';
-export { cellFor, registerFusedCellKernels, setFusedCells } from './fused_cells.js';
+export { cellFor, registerFusedCellKernels, setFusedCells } from './fused-cells.js';
 export {
   createRecurrentWeights,
   recurrence,

@@ -1,7 +1,7 @@
 // Whole-sequence recurrent ops with a hand-written backward pass (see index.ts for the API).
 import { tf } from '../backend.js';
 import { GATES, type CellType } from './cells.js';
-import { cellFor } from './fused_cells.js';
+import { cellFor } from './fused-cells.js';
 
 export interface RecurrentState {
   h: tf.Tensor2D;

@@ -23,7 +23,7 @@ import {
 import { ProblemError } from '../errors.js';
 import { problemSchema, problemType } from '../plugins/problem.js';
 import { InProcessEngine, type InferenceEngine } from '../inference.js';
-import { createEngine, type EngineChoice } from '../worker-engine.js';
+import { createEngine, type EngineChoice } from '../engine.js';
 import { defaultConfig, type Config } from '../config.js';
 import deepstackRoutes from './deepstack.js';
 import { noImage, readUpload, registerUploadParsers, RAW_CONTENT_TYPES } from '../upload.js';

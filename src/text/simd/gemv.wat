@@ -1,6 +1,6 @@
 ;; out[r] = Σ_c w[r·cols + c] · x[c] for r < rows, f32, 128-bit SIMD with four accumulators.
 ;; Pointers are byte offsets into the imported memory, 16-byte aligned; cols is a multiple of 16.
-;; Build: wat2wasm gemv.wat -o - | base64 -w0  (the bytes live in gemv_wasm.ts)
+;; Build: wat2wasm gemv.wat -o - | base64 -w0  (the bytes live in gemv-wasm.ts)
 (module
   (import "env" "memory" (memory 1))
   (func (export "gemv") (param $w i32) (param $x i32) (param $out i32) (param $rows i32) (param $cols i32)

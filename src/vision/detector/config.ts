@@ -2,8 +2,9 @@
 // config so that a model folder is self-describing.
 import { z } from 'zod';
 import { regionClassifierSchema } from '../region-classifier/config.js';
-
-const priorMap = z.object({ stride: z.number().int().positive(), sizes: z.array(z.number().positive()).min(1), aspects: z.array(z.number().positive()).min(1) });
+import { slidingWindowConfigSchema } from '../heads/sliding-window/config.js';
+import { ssdConfigSchema } from '../heads/ssd/config.js';
+import { yoloConfigSchema } from '../heads/yolo/config.js';
 
 export const detectorConfigSchema = z.object({
   architecture: z.literal('kestrel').default('kestrel'),
@@ -12,21 +13,17 @@ export const detectorConfigSchema = z.object({
   /** Backbone widths: stem (stride 2), stride 4, stride 8, stride 16, stride 32. */
   channels: z.array(z.number().int().positive()).length(5),
   neckChannels: z.number().int().positive(),
-  yolo: z.object({ scales: z.array(z.object({ stride: z.number().int().positive(), anchors: z.array(z.number().positive()).min(2) })).min(1) }),
-  ssd: z.object({ maps: z.array(priorMap).min(1), variances: z.tuple([z.number().positive(), z.number().positive()]) }),
-  slidingWindow: z.object({
-    maps: z.array(priorMap).min(1),
-    /** Window voting (heads/sliding-window/voting.ts): overlap for a window to vote on another's box; 0 = off. */
-    voteIou: z.number().min(0).max(1).default(0),
-  }),
+  // One section per head (its configKey in ../heads/index.ts), each defined in the head's folder.
+  yolo: yoloConfigSchema,
+  ssd: ssdConfigSchema,
+  slidingWindow: slidingWindowConfigSchema,
   scoreThreshold: z.number().min(0).max(1).default(0.3),
   /** Optional second stage that re-reads each box's pixels to name its item (src/vision/region-classifier/). */
   regionClassifier: regionClassifierSchema.optional(),
 });
 
 export type DetectorConfig = z.infer<typeof detectorConfigSchema>;
-export const HEADS = ['yolo', 'ssd', 'sliding-window'] as const;
-export type HeadName = (typeof HEADS)[number];
+export { HEADS, type HeadName } from '../heads/index.js';
 
 /** The shipped layout at 128×128; YOLO anchors are replaced by k-means ones before training. */
 export function defaultConfig(numClasses: number, inputSize = 128): DetectorConfig {

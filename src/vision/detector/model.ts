@@ -1,19 +1,14 @@
 // The kestrel detector as the service sees it: RGB bytes in, per-image candidates (before NMS) out.
 import type { Manifest } from '../../runtime/manifest.js';
 import type { DetectorModel } from '../../runtime/models.js';
-import { pick, topK, type Candidates } from '../candidates.js';
+import { topK, type Candidates } from '../candidates.js';
 import { tf } from '../../runtime/backend.js';
 import { HEADS, type DetectorConfig, type HeadName } from './config.js';
 import { normalizeInput, outputLayout } from './network.js';
-import { decodeSsdImage, decodeWindowImage, decodeYoloImage } from './decode-outputs.js';
-import { makePriors } from '../heads/ssd/priors.js';
-import { makeWindows } from '../heads/sliding-window/windows.js';
 import { FusedNetwork } from './fused.js';
-import { voteWindows } from '../heads/sliding-window/voting.js';
+import { bindHead } from '../heads/index.js';
+import type { BoundHead, HeadDecodeOptions } from '../heads/head.js';
 import type { RegionStage } from '../region-classifier/stage.js';
-
-/** Lowest window score that votes (window voting), whatever the caller's threshold. */
-const VOTE_FLOOR = 0.01;
 
 export interface KestrelPredictOptions {
   scoreThreshold?: number;
@@ -29,18 +24,6 @@ export interface KestrelPredictOptions {
   windowVoteIou?: number;
 }
 
-/** How one head's raw outputs become candidates. */
-export interface HeadDecodeOptions {
-  scoreThreshold: number;
-  /** At most this many candidates per image, best first. */
-  cap: number;
-  multiLabel: boolean;
-  /** Attach each candidate's class distribution (the region classifier mixes it with its own). */
-  withClassProbs: boolean;
-  /** Window voting overlap for the sliding-window head; 0 = off. */
-  voteIou: number;
-}
-
 export class KestrelDetector implements DetectorModel {
   readonly kind = 'detector' as const;
   readonly labels: readonly string[];
@@ -51,9 +34,8 @@ export class KestrelDetector implements DetectorModel {
   private readonly subModels = new Map<HeadName, tf.LayersModel>();
   /** The same sub-models with conv → batch norm → ReLU folded into fused convolutions, for inference. */
   private readonly fused = new Map<HeadName, FusedNetwork>();
-  private readonly priors: Float32Array;
-  /** The sliding-window head's windows, xyxy in input pixels, in the order of its output slots. */
-  readonly windows: Float32Array;
+  /** Each trained head bound to this model's config (priors and windows built once). */
+  private readonly bound = new Map<HeadName, BoundHead<unknown>>();
 
   constructor(
     readonly manifest: Manifest,
@@ -79,9 +61,8 @@ export class KestrelDetector implements DetectorModel {
       this.subModels.set(h, sub);
       const f = FusedNetwork.compile(sub);
       if (f) this.fused.set(h, f);
+      this.bound.set(h, bindHead(h, cfg));
     }
-    this.priors = makePriors({ inputWidth: cfg.inputSize, inputHeight: cfg.inputSize, maps: cfg.ssd.maps });
-    this.windows = makeWindows({ inputWidth: cfg.inputSize, inputHeight: cfg.inputSize, maps: cfg.slidingWindow.maps });
   }
 
   async predict(pixels: Uint8Array, batch: number, head: string, opts: KestrelPredictOptions = {}): Promise<Candidates[]> {
@@ -109,54 +90,31 @@ export class KestrelDetector implements DetectorModel {
 
   private async predictHead(pixels: Uint8Array, batch: number, head: string, o: HeadDecodeOptions): Promise<Candidates[]> {
     const S = this.cfg.inputSize;
-    const { scoreThreshold: thr, cap, multiLabel: ml, withClassProbs: withProbs } = o;
     const sub = this.subModels.get(head as HeadName);
-    if (!sub) throw new Error(`unknown head "${head}" (this model has: ${this.heads.join(', ')})`);
+    const bound = this.bound.get(head as HeadName);
+    if (!sub || !bound) throw new Error(`unknown head "${head}" (this model has: ${this.heads.join(', ')})`);
     const fused = this.fused.get(head as HeadName);
     const outs = tf.tidy(() => {
       const x = normalizeInput(tf.tensor4d(pixels, [batch, S, S, 3], 'int32'));
-      const o = fused ? fused.run(x) : (sub.predict(x) as tf.Tensor | tf.Tensor[]);
-      const list = Array.isArray(o) ? o : [o];
-      if (head === 'yolo') return list;
-      // Softmax the class columns on the backend: [batch, slots, depth] per map, concatenated.
-      const C = this.cfg.numClasses + 1;
-      const rows = tf.concat(list.map((t) => tf.reshape(t, [batch, -1, head === 'ssd' ? 4 + C : C])), 1);
-      if (head === 'ssd') {
-        const d = rows.shape[2] as number;
-        return [tf.concat([rows.slice([0, 0, 0], [-1, -1, 4]), tf.softmax(rows.slice([0, 0, 4], [-1, -1, d - 4]))], 2)];
-      }
-      return [tf.softmax(rows)];
+      const raw = fused ? fused.run(x) : (sub.predict(x) as tf.Tensor | tf.Tensor[]);
+      return bound.activate(Array.isArray(raw) ? raw : [raw], batch);
     });
     const data = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
-    const shapes = outs.map((t) => t.shape);
     tf.dispose(outs);
     const result: Candidates[] = [];
     for (let b = 0; b < batch; b++) {
-      const slice = (i: number): Float32Array => {
-        const per = data[i].length / batch;
-        return data[i].subarray(b * per, (b + 1) * per);
-      };
-      let c: Candidates;
-      if (head === 'yolo') c = decodeYoloImage(this.cfg, shapes.map((_, i) => slice(i)), thr, ml, withProbs);
-      else if (head === 'ssd') c = decodeSsdImage(this.cfg, this.priors, slice(0), thr, ml, withProbs);
-      else {
-        result.push(this.windowCandidates(slice(0), o));
-        continue;
-      }
-      result.push(topK(c, cap));
+      const mine = data.map((d) => {
+        const per = d.length / batch;
+        return d.subarray(b * per, (b + 1) * per);
+      });
+      result.push(bound.decode(mine, o));
     }
     return result;
   }
 
-  /**
-   * Sliding-window candidates from one image's window probabilities. With voting, windows down to a fixed
-   * floor take part whatever the caller's threshold, so a box does not change with the threshold asked for.
-   */
-  windowCandidates(probs: Float32Array, o: HeadDecodeOptions): Candidates {
-    const { scoreThreshold: thr, cap, multiLabel: ml, withClassProbs: withProbs, voteIou } = o;
-    if (voteIou <= 0) return topK(decodeWindowImage(this.cfg, this.windows, probs, thr, ml, withProbs), cap);
-    const voted = voteWindows(topK(decodeWindowImage(this.cfg, this.windows, probs, Math.min(thr, VOTE_FLOOR), ml, withProbs), cap), voteIou);
-    return pick(voted, [...voted.scores.keys()].filter((i) => voted.scores[i] >= thr));
+  /** A trained head bound to this model's config, for code that runs the network its own way (bench/). */
+  boundHead(head: HeadName): BoundHead<unknown> | undefined {
+    return this.bound.get(head);
   }
 
   get hasRegionClassifier(): boolean {

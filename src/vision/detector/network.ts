@@ -1,9 +1,10 @@
-// One network, three heads: each head is a 1×1 convolution per feature map it uses, on the shared features.
+// One network, every head of ../heads/index.ts: each head is a 1×1 convolution per feature map it uses, on
+// the shared features.
 import { tf } from '../../runtime/backend.js';
 import { buildBackbone } from '../backbone/backbone.js';
 import { FastConv2D } from '../backbone/fast-conv.js';
-import type { DetectorConfig, HeadName } from './config.js';
-import { priorsPerCell } from '../heads/ssd/priors.js';
+import type { DetectorConfig } from './config.js';
+import { HEAD_TABLE, HEADS, headOutputs, type HeadName } from '../heads/index.js';
 
 type Sym = tf.SymbolicTensor;
 
@@ -17,11 +18,7 @@ export interface OutputInfo {
 }
 
 export function outputLayout(cfg: DetectorConfig): OutputInfo[] {
-  const out: OutputInfo[] = [];
-  for (const s of cfg.yolo.scales) out.push({ name: `yolo_s${s.stride}`, head: 'yolo', stride: s.stride, slotsPerCell: s.anchors.length / 2, depth: 5 + cfg.numClasses });
-  for (const m of cfg.ssd.maps) out.push({ name: `ssd_s${m.stride}`, head: 'ssd', stride: m.stride, slotsPerCell: priorsPerCell(m), depth: 4 + cfg.numClasses + 1 });
-  for (const m of cfg.slidingWindow.maps) out.push({ name: `sw_s${m.stride}`, head: 'sliding-window', stride: m.stride, slotsPerCell: priorsPerCell(m), depth: cfg.numClasses + 1 });
-  return out;
+  return HEADS.flatMap((head) => headOutputs(head, cfg).map((o) => ({ ...o, name: `${HEAD_TABLE[head].prefix}_s${o.stride}`, head })));
 }
 
 export function buildNetwork(cfg: DetectorConfig, opts: { flexibleInput?: boolean } = {}): tf.LayersModel {
@@ -35,17 +32,11 @@ export function buildNetwork(cfg: DetectorConfig, opts: { flexibleInput?: boolea
     return new FastConv2D({ filters: o.slotsPerCell * o.depth, kernelSize: 1, name: o.name, kernelInitializer: { stddev: 0.01 } }).apply(feat) as Sym;
   });
   const model = tf.model({ inputs: input, outputs, name: 'kestrel_detector' });
-  // Objectness starts near "nothing here" (sigmoid(−4) ≈ 0.02) and window/SSD classifiers near background,
-  // so the first steps are not spent unlearning a flood of confident false positives.
   for (const o of outputLayout(cfg)) {
     const layer = model.getLayer(o.name);
     const [k, b] = layer.getWeights();
     const bias = b.arraySync() as number[];
-    for (let a = 0; a < o.slotsPerCell; a++) {
-      if (o.head === 'yolo') bias[a * o.depth + 4] = -4;
-      if (o.head === 'ssd') bias[a * o.depth + 4] = 3;
-      if (o.head === 'sliding-window') bias[a * o.depth] = 3;
-    }
+    for (let a = 0; a < o.slotsPerCell; a++) HEAD_TABLE[o.head].initBias(bias, a * o.depth);
     const nb = tf.tensor1d(bias);
     layer.setWeights([k, nb]);
     nb.dispose();
@@ -60,13 +51,11 @@ export function normalizeInput(x: tf.Tensor): tf.Tensor {
 
 /** Per head, the outputs reshaped to [batch, slots, depth] and concatenated over maps. */
 export function gatherHeads(cfg: DetectorConfig, outputs: tf.Tensor[]): Record<HeadName, tf.Tensor3D> {
-  const layout = outputLayout(cfg);
-  const parts: Record<HeadName, tf.Tensor3D[]> = { yolo: [], ssd: [], 'sliding-window': [] };
-  layout.forEach((o, i) => {
+  const parts = Object.fromEntries(HEADS.map((h) => [h, [] as tf.Tensor3D[]])) as Record<HeadName, tf.Tensor3D[]>;
+  outputLayout(cfg).forEach((o, i) => {
     const t = outputs[i];
-    const b = t.shape[0];
-    parts[o.head].push(tf.reshape(t, [b, -1, o.depth]) as tf.Tensor3D);
+    parts[o.head].push(tf.reshape(t, [t.shape[0], -1, o.depth]) as tf.Tensor3D);
   });
   const cat = (ts: tf.Tensor3D[]): tf.Tensor3D => (ts.length === 1 ? ts[0] : (tf.concat(ts, 1) as tf.Tensor3D));
-  return { yolo: cat(parts.yolo), ssd: cat(parts.ssd), 'sliding-window': cat(parts['sliding-window']) };
+  return Object.fromEntries(HEADS.map((h) => [h, cat(parts[h])])) as Record<HeadName, tf.Tensor3D>;
 }

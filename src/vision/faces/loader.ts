@@ -7,11 +7,11 @@ import { INPUT_RESIZES } from '../image.js';
 import { FaceDetector } from './model.js';
 import type { FaceHead } from './head.js';
 import { disposeWeightMap, loadWeightMap } from './weights.js';
-import { tinyFaceParams } from './tinyYolov2/params.js';
-import { TinyFaceHead } from './tinyYolov2/head.js';
-import { ssdFaceParams } from './ssdMobilenetv1/params.js';
-import { SsdFaceHead } from './ssdMobilenetv1/head.js';
-import { SSD_FACE_INPUT } from './ssdMobilenetv1/config.js';
+import { tinyFaceParams } from './tiny-yolov2/params.js';
+import { TinyFaceHead } from './tiny-yolov2/head.js';
+import { ssdFaceParams } from './ssd-mobilenetv1/params.js';
+import { SsdFaceHead } from './ssd-mobilenetv1/head.js';
+import { SSD_FACE_INPUT } from './ssd-mobilenetv1/config.js';
 
 const headConfig = z.object({
   /** tfjs weights manifest, relative to the model folder. */

@@ -4,11 +4,8 @@ import sharp from 'sharp';
 import type { Dataset } from '../datasets/yolo-layout.js';
 import type { DetectorConfig } from '../detector/config.js';
 import type { GroundTruth } from '../heads/box-math.js';
-import { encodeYolo, yoloSlots, type YoloSpec } from '../heads/yolo/encode.js';
-import { encodeSsd } from '../heads/ssd/encode.js';
-import { makePriors } from '../heads/ssd/priors.js';
-import { encodeWindows, makeWindows } from '../heads/sliding-window/windows.js';
-import type { SsdBatchTargets, YoloBatchTargets } from '../heads/losses.js';
+import { bindHead, HEADS, type HeadName } from '../heads/index.js';
+import type { BoundHead } from '../heads/head.js';
 
 export interface LoadedSplit {
   size: number;
@@ -103,38 +100,16 @@ export function augment(src: Uint8Array, gt: GroundTruth, size: number, o: Augme
   return { boxes: Float32Array.from(boxes), classes: Int32Array.from(classes) };
 }
 
-/** Precomputed geometry of the heads, so encoding a batch is only matching. */
+/** Every head bound once (its geometry precomputed), so encoding a batch is only matching. */
 export class TargetEncoder {
-  readonly yoloSpec: YoloSpec;
-  readonly yoloN: number;
-  readonly priors: Float32Array;
-  readonly windows: Float32Array;
+  private readonly heads: [HeadName, BoundHead<unknown>][];
 
   constructor(readonly cfg: DetectorConfig) {
-    this.yoloSpec = { inputWidth: cfg.inputSize, inputHeight: cfg.inputSize, numClasses: cfg.numClasses, scales: cfg.yolo.scales };
-    this.yoloN = yoloSlots(this.yoloSpec);
-    this.priors = makePriors({ inputWidth: cfg.inputSize, inputHeight: cfg.inputSize, maps: cfg.ssd.maps });
-    this.windows = makeWindows({ inputWidth: cfg.inputSize, inputHeight: cfg.inputSize, maps: cfg.slidingWindow.maps });
+    this.heads = HEADS.map((h) => [h, bindHead(h, cfg)]);
   }
 
-  encode(gts: GroundTruth[]): { yolo: YoloBatchTargets; ssd: SsdBatchTargets; windows: Int32Array } {
-    const b = gts.length;
-    const n = this.yoloN, np = this.priors.length / 4, nw = this.windows.length / 4;
-    const yolo: YoloBatchTargets = { obj: new Float32Array(b * n), xy: new Float32Array(b * n * 2), wh: new Float32Array(b * n * 2), cls: new Int32Array(b * n), boxWeight: new Float32Array(b * n) };
-    const ssd: SsdBatchTargets = { loc: new Float32Array(b * np * 4), labels: new Int32Array(b * np) };
-    const windows = new Int32Array(b * nw);
-    gts.forEach((gt, i) => {
-      const y = encodeYolo(gt, this.yoloSpec);
-      yolo.obj.set(y.obj, i * n);
-      yolo.xy.set(y.xy, i * n * 2);
-      yolo.wh.set(y.wh, i * n * 2);
-      yolo.cls.set(y.cls, i * n);
-      yolo.boxWeight.set(y.boxWeight, i * n);
-      const s = encodeSsd(gt, this.priors, { variances: this.cfg.ssd.variances, inputWidth: this.cfg.inputSize, inputHeight: this.cfg.inputSize });
-      ssd.loc.set(s.loc, i * np * 4);
-      ssd.labels.set(s.labels, i * np);
-      windows.set(encodeWindows(gt, this.windows), i * nw);
-    });
-    return { yolo, ssd, windows };
+  /** Each head's targets for the batch, by head. */
+  encode(gts: GroundTruth[]): Record<HeadName, unknown> {
+    return Object.fromEntries(this.heads.map(([h, bound]) => [h, bound.encode(gts)])) as Record<HeadName, unknown>;
   }
 }

@@ -4,13 +4,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf } from '../../runtime/backend.js';
-import { kmeansAnchors } from '../anchors.js';
 import { mulberry32 } from '../../runtime/random.js';
 import { readYoloSplit } from '../datasets/yolo-layout.js';
 import { defaultConfig, detectorConfigSchema, type DetectorConfig, type HeadName } from '../detector/config.js';
 import { buildNetwork, gatherHeads, normalizeInput } from '../detector/network.js';
 import { diskLoader, diskSaver, loadTensors, saveTensors } from '../detector/weights-io.js';
-import { ssdLoss, windowLoss, yoloLoss } from '../heads/losses.js';
+import { bindHead, fitHeadsToData, HEAD_TABLE, HEADS } from '../heads/index.js';
 import { augment, DEFAULT_AUGMENT, loadSplit, TargetEncoder, type AugmentOptions, type LoadedSplit } from './data.js';
 
 export interface TrainOptions {
@@ -72,25 +71,6 @@ export function learningRate(step: number, progress: number, peak: number, warmu
   return peak * (0.02 + 0.98 * 0.5 * (1 + Math.cos(Math.PI * t)));
 }
 
-/** Anchors for the YOLO scales: k-means (IoU distance) on the training boxes, split small→large over strides. */
-export function fitAnchors(cfg: DetectorConfig, train: LoadedSplit, seed: number): { cfg: DetectorConfig; meanIou: number } {
-  const sizes: number[] = [];
-  for (const gt of train.gts) {
-    for (let i = 0; i < gt.classes.length; i++) sizes.push(gt.boxes[4 * i + 2] - gt.boxes[4 * i], gt.boxes[4 * i + 3] - gt.boxes[4 * i + 1]);
-  }
-  const per = cfg.yolo.scales.map((s) => s.anchors.length / 2);
-  const k = per.reduce((a, b) => a + b, 0);
-  if (sizes.length / 2 < k) return { cfg, meanIou: NaN };
-  const { anchors, meanIou } = kmeansAnchors(Float32Array.from(sizes), k, seed);
-  let o = 0;
-  const scales = cfg.yolo.scales.map((s, i) => {
-    const a = anchors.slice(2 * o, 2 * (o + per[i])).map((v) => Math.round(v * 10) / 10);
-    o += per[i];
-    return { stride: s.stride, anchors: a };
-  });
-  return { cfg: { ...cfg, yolo: { scales } }, meanIou };
-}
-
 export function countParams(model: tf.LayersModel): number {
   return model.countParams();
 }
@@ -127,16 +107,18 @@ export async function writeModelFolder(dir: string, model: tf.LayersModel, cfg: 
   await writeFile(metricsPath, `${JSON.stringify(metrics, null, 2)}\n`);
 }
 
-export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; cfg: DetectorConfig; state: TrainState }> {
-  const log = o.log ?? ((l: string) => console.log(l));
+/** Where a run starts: a checkpoint (--resume), another model's weights (--init-from), or a fresh network. */
+async function startingPoint(
+  o: TrainOptions,
+  numClasses: number,
+  data: LoadedSplit,
+  optimizer: tf.Optimizer,
+  log: (line: string) => void,
+): Promise<{ cfg: DetectorConfig; model: tf.LayersModel; state: TrainState }> {
   const ckDir = join(o.out, 'checkpoint');
-  const ds = await readYoloSplit(o.data, 'train', { limit: o.limit || undefined });
-  log(`loading ${ds.items.length} training images from ${o.data}`);
-  const data = await loadSplit(ds, o.inputSize);
   let cfg: DetectorConfig;
   let model: tf.LayersModel;
   let state: TrainState = { step: 0, epoch: 0, seed: o.seed, lossHistory: [], elapsedSeconds: 0 };
-  const optimizer = tf.train.adam(o.lr);
   const resuming = o.resume && existsSync(join(ckDir, 'state.json'));
   if (o.resume && !resuming) log(`--resume: no checkpoint in ${ckDir}, starting fresh`);
   if (resuming) {
@@ -162,13 +144,37 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
     saved.dispose();
     log(`initialised from ${o.initFrom} (its anchors and weights; fresh optimizer)`);
   } else {
-    const fit = fitAnchors(defaultConfig(ds.classes.length, o.inputSize), data, o.seed);
+    const fit = fitHeadsToData(defaultConfig(numClasses, o.inputSize), data.gts, o.seed);
     cfg = fit.cfg;
-    log(`k-means anchors (mean IoU ${fit.meanIou.toFixed(3)}): ${cfg.yolo.scales.map((s) => `s${s.stride}: ${s.anchors.join(',')}`).join('  ')}`);
+    for (const note of fit.notes) log(note);
     model = buildNetwork(cfg);
   }
+  return { cfg, model, state };
+}
+
+/** The epoch's order is a function of (seed, epoch) alone, so resuming mid-epoch replays the same order. */
+function epochOrder(seed: number, epoch: number, count: number): Int32Array {
+  const order = Int32Array.from({ length: count }, (_, i) => i);
+  const r = mulberry32(seed * 1000003 + epoch);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; cfg: DetectorConfig; state: TrainState }> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const ckDir = join(o.out, 'checkpoint');
+  const ds = await readYoloSplit(o.data, 'train', { limit: o.limit || undefined });
+  log(`loading ${ds.items.length} training images from ${o.data}`);
+  const data = await loadSplit(ds, o.inputSize);
+  const optimizer = tf.train.adam(o.lr);
+  const { cfg, model, state } = await startingPoint(o, ds.classes.length, data, optimizer, log);
   log(`parameters: ${model.countParams()}`);
   const enc = new TargetEncoder(cfg);
+  // In table order whatever the order asked for, so the summed loss is the same float either way.
+  const trained = HEADS.filter((h) => o.heads.includes(h)).map((h) => [h, bindHead(h, cfg)] as const);
   const S = cfg.inputSize;
   const stepsPerEpoch = Math.floor(data.count / o.batch);
   if (stepsPerEpoch < 1) throw new Error(`batch ${o.batch} is larger than the ${data.count} training images`);
@@ -194,13 +200,7 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
   let stepTimeEma = NaN;
   while (state.step < totalSteps) {
     const epoch = Math.floor(state.step / stepsPerEpoch);
-    // The epoch's order is a function of (seed, epoch) alone, so resuming mid-epoch replays the same order.
-    const order = Int32Array.from({ length: data.count }, (_, i) => i);
-    const r = mulberry32(o.seed * 1000003 + epoch);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(r() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
+    const order = epochOrder(o.seed, epoch, data.count);
     const inEpoch = state.step - epoch * stepsPerEpoch;
     for (let bi = inEpoch; bi < stepsPerEpoch && state.step < totalSteps; bi++) {
       const ts = Date.now();
@@ -229,20 +229,10 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
         const outs = model.apply(x, { training: true }) as tf.Tensor[];
         const h = gatherHeads(cfg, outs);
         const losses: tf.Scalar[] = [];
-        if (o.heads.includes('yolo')) {
-          const l = yoloLoss(h.yolo, t.yolo);
+        for (const [head, bound] of trained) {
+          const l = bound.loss(h[head], t[head]);
           losses.push(l.total);
-          partTensors['yolo'] = tf.keep(l.total);
-        }
-        if (o.heads.includes('ssd')) {
-          const l = ssdLoss(h.ssd, t.ssd);
-          losses.push(l.total);
-          partTensors['ssd'] = tf.keep(l.total);
-        }
-        if (o.heads.includes('sliding-window')) {
-          const l = windowLoss(h['sliding-window'], t.windows);
-          losses.push(l.total);
-          partTensors['sw'] = tf.keep(l.total);
+          partTensors[HEAD_TABLE[head].prefix] = tf.keep(l.total);
         }
         return tf.addN(losses) as tf.Scalar;
       });

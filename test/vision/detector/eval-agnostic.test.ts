@@ -9,7 +9,7 @@ import { loadSplit } from '../../../src/vision/train/data.js';
 import { evaluateHead } from '../../../src/vision/train/run-eval.js';
 import type { DetectorModel } from '../../../src/runtime/models.js';
 import type { Candidates } from '../../../src/vision/candidates.js';
-import { fakeFmnist } from './helpers.js';
+import { fakeFmnist } from '../datasets/fake-fmnist.js';
 
 test('eval --class-agnostic separates boxing from naming: right boxes with wrong classes score 0 by class and 1 agnostic', async () => {
   const root = await mkdtemp(join(tmpdir(), 'kestrel-agnostic-'));

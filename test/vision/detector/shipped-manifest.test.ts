@@ -11,7 +11,7 @@ import { readManifest } from '../../../src/runtime/registry.js';
 import { loadKestrelDetector } from '../../../src/vision/detector/loader.js';
 import type { DetectorModel } from '../../../src/runtime/models.js';
 import { DEFAULT_SCENE, renderScene } from '../../../src/vision/datasets/scenes.js';
-import { fakeFmnist } from './helpers.js';
+import { fakeFmnist } from '../datasets/fake-fmnist.js';
 
 const MODEL = join('models', 'kestrel-fmnist');
 

@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeYolo } from '../../../src/vision/heads/yolo/decode.js';
 import { decodeSsd } from '../../../src/vision/heads/ssd/decode.js';
-import { anchorsInPixels } from '../../../src/vision/faces/tinyYolov2/head.js';
-import { yxToXy } from '../../../src/vision/faces/ssdMobilenetv1/head.js';
+import { anchorsInPixels } from '../../../src/vision/faces/tiny-yolov2/head.js';
+import { yxToXy } from '../../../src/vision/faces/ssd-mobilenetv1/head.js';
 
 const close = (a: number, b: number, eps = 1e-4): boolean => Math.abs(a - b) <= eps;
 const logit = (p: number): number => Math.log(p / (1 - p));

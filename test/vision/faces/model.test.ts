@@ -8,9 +8,9 @@ import { manifestSchema } from '../../../src/runtime/manifest.js';
 import type { DetectorModel } from '../../../src/runtime/models.js';
 import { loadFaceDetector } from '../../../src/vision/faces/loader.js';
 import { disposeWeightMap, loadWeightMap } from '../../../src/vision/faces/weights.js';
-import { tinyFaceGridSize } from '../../../src/vision/faces/tinyYolov2/config.js';
-import { anchorsInPixels } from '../../../src/vision/faces/tinyYolov2/head.js';
-import { yxToXy } from '../../../src/vision/faces/ssdMobilenetv1/head.js';
+import { tinyFaceGridSize } from '../../../src/vision/faces/tiny-yolov2/config.js';
+import { anchorsInPixels } from '../../../src/vision/faces/tiny-yolov2/head.js';
+import { yxToXy } from '../../../src/vision/faces/ssd-mobilenetv1/head.js';
 import { MODEL_DIR, loadFacesModel, photographs, pixelsAt } from './peer-helpers.js';
 
 let model: DetectorModel;

@@ -55,10 +55,20 @@ export function encodeWindows(gt: GroundTruth, windows: Float32Array, positive =
   return labels;
 }
 
+export interface WindowDecodeOptions {
+  /** Columns of probs: the classes plus background. */
+  numClassesWithBackground: number;
+  scoreThreshold: number;
+  /** Every class above the threshold becomes a candidate, not only the window's best (see class-choice.ts). */
+  multiLabel?: boolean;
+  /** Also return each candidate's class distribution (Candidates.classProbs). */
+  withClassProbs?: boolean;
+}
+
 /** probs: n×(K+1) activated, column 0 background. One candidate per window (its best object class), or with multiLabel one per class above the threshold. */
-export function decodeWindows(probs: Float32Array, windows: Float32Array, numClassesWithBackground: number, scoreThreshold: number, multiLabel = false, withClassProbs = false): Candidates {
+export function decodeWindows(probs: Float32Array, windows: Float32Array, o: WindowDecodeOptions): Candidates {
+  const { numClassesWithBackground: C, scoreThreshold, multiLabel = false, withClassProbs = false } = o;
   const n = windows.length / 4;
-  const C = numClassesWithBackground;
   if (probs.length !== n * C) throw new Error(`decodeWindows: probs has ${probs.length} values, expected ${n}×${C}`);
   const boxes: number[] = [];
   const scores: number[] = [];
