@@ -3,7 +3,7 @@
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { tf } from '../../runtime/backend.js';
 import type { Manifest } from '../../runtime/manifest.js';
-import type { DetectorModel, PredictOptions } from '../../runtime/models.js';
+import type { DetectorModel, InputPixels, PredictOptions } from '../../runtime/models.js';
 import type { Candidates } from '../candidates.js';
 import { decodeGfl, type GflLevel } from './gfl.js';
 import type { NanoDetConfig } from './loader.js';
@@ -44,18 +44,24 @@ export class NanoDetDetector implements DetectorModel {
     return this.cfg.iouThreshold;
   }
 
-  /** Letterboxed RGB bytes → the network's input: BGR, per-channel mean and std, channels-last. */
-  private normalise(pixels: Uint8Array, batch: number, side: number): tf.Tensor4D {
+  /**
+   * Letterboxed RGB bytes → the network's input: BGR, per-channel mean and std, channels-last. One pass in
+   * JavaScript: on wasm, tf.reverse alone costs more than this whole loop.
+   */
+  private normalise(pixels: InputPixels, batch: number, side: number): tf.Tensor4D {
     const { mean, std } = this.cfg;
-    return tf.tidy(() => {
-      const x = tf.tensor4d(pixels, [batch, side, side, 3], 'float32');
-      const bgr = tf.reverse(x, 3);
-      return tf.div(tf.sub(bgr, tf.tensor1d(mean)), tf.tensor1d(std)) as tf.Tensor4D;
-    });
+    const out = new Float32Array(batch * side * side * 3);
+    const inv = [1 / std[0], 1 / std[1], 1 / std[2]];
+    for (let i = 0; i < out.length; i += 3) {
+      out[i] = (pixels[i + 2] - mean[0]) * inv[0];
+      out[i + 1] = (pixels[i + 1] - mean[1]) * inv[1];
+      out[i + 2] = (pixels[i] - mean[2]) * inv[2];
+    }
+    return tf.tensor4d(out, [batch, side, side, 3]);
   }
 
   /** Raw outputs per image and level, as typed arrays, from whichever engine runs. */
-  async forward(pixels: Uint8Array, batch: number, side: number): Promise<{ scores: Float32Array; bins: Float32Array; cells: number }[][]> {
+  async forward(pixels: InputPixels, batch: number, side: number): Promise<{ scores: Float32Array; bins: Float32Array; cells: number }[][]> {
     const x = this.normalise(pixels, batch, side);
     let scores: tf.Tensor3D[];
     let bins: tf.Tensor3D[];
@@ -93,7 +99,7 @@ export class NanoDetDetector implements DetectorModel {
     }
   }
 
-  async predict(pixels: Uint8Array, batch: number, head: string, opts: PredictOptions = {}): Promise<Candidates[]> {
+  async predict(pixels: InputPixels, batch: number, head: string, opts: PredictOptions = {}): Promise<Candidates[]> {
     if (head !== 'gfl') throw new Error(`nanodet: unknown head "${head}" (available: gfl)`);
     if (!Number.isInteger(batch) || batch < 1 || pixels.length % (batch * 3) !== 0) {
       throw new Error(`nanodet: ${pixels.length} bytes is not ${batch} RGB image(s)`);

@@ -143,6 +143,12 @@ export class NanoDetNetwork {
     };
     for (const o of outputsOf) visit(o.name);
 
+    // Pads and transposes that feed a convolution become its explicit padding: decided before any step is
+    // planned, since they come before their convolution in topological order.
+    for (const n of order) {
+      const fold = n.op === 'Conv2D' ? padBeforeConv(n, byName, only, ints) : undefined;
+      if (fold) folded.add(fold.transpose.name).add(fold.padNode.name);
+    }
     for (const n of order) {
       const ins = (n.input ?? []).filter((i) => !i.startsWith('^'));
       if (folded.has(n.name)) continue;
@@ -297,28 +303,18 @@ export class NanoDetNetwork {
     const filter = constant(ins[1]) as tf.Tensor4D;
     // Input side: Pad (channels-first) → Transpose to channels-last → Conv2D becomes explicit padding.
     let src = ins[0];
-    let pad: [[number, number], [number, number], [number, number], [number, number]] | 0 = 0;
-    const tr = byName.get(src);
-    if (tr?.op === 'Transpose' && only(tr.name) === n) {
-      const padNode = byName.get(parseInput(tr.input![0])[0]);
-      if (padNode?.op === 'Pad' && only(padNode.name) === tr) {
-        const p = ints(tr.input![1]);
-        const pads = ints(padNode.input![1]);
-        const at = (logicalConvAxis: number): [number, number] => [pads[2 * p[logicalConvAxis]], pads[2 * p[logicalConvAxis] + 1]];
-        if (at(0)[0] + at(0)[1] + at(3)[0] + at(3)[1] === 0) {
-          pad = [[0, 0], at(1), at(2), [0, 0]];
-          folded.add(tr.name).add(padNode.name);
-          src = padNode.input![0];
-          // The pad's input is read in the conv's logical layout: the transpose's permutation applied to it.
-          const perm = p;
-          const inner = src;
-          src = `${n.name}/kestrel-input`;
-          this.steps.push((env) => {
-            const v = get(env, inner);
-            env.set(src, { t: v.t, perm: perm.map((a) => v.perm[a]) });
-          });
-        }
-      }
+    let pad: Pad4 | 0 = 0;
+    const fold = padBeforeConv(n, byName, only, ints);
+    if (fold) {
+      pad = fold.pad;
+      const inner = fold.padNode.input![0];
+      const perm = fold.perm;
+      src = `${n.name}/kestrel-input`;
+      // The pad's input is read in the conv's logical layout: the transpose's permutation applied to it.
+      this.steps.push((env) => {
+        const v = get(env, inner);
+        env.set(src, { t: v.t, perm: perm.map((a) => v.perm[a]) });
+      });
     }
     // Output side: bias Add, then optionally Transpose → LeakyRelu.
     let out = n.name;
@@ -343,9 +339,15 @@ export class NanoDetNetwork {
     }
     const input = src;
     const stride: [number, number] = [strides[1], strides[2]];
+    // tfjs turns explicit padding into a separate pad op per convolution; at stride 1 a symmetric k//2 pad
+    // is exactly 'same', which the kernel pads itself.
+    const [kh, kw] = filter.shape;
+    const same = pad !== 0 && stride[0] === 1 && stride[1] === 1 && kh % 2 === 1 && kw % 2 === 1 &&
+      pad[1][0] === (kh - 1) / 2 && pad[1][1] === (kh - 1) / 2 && pad[2][0] === (kw - 1) / 2 && pad[2][1] === (kw - 1) / 2;
+    const padding = same ? 'same' : pad;
     this.steps.push((env) => {
       const x = arrange(get(env, input), IDENTITY4) as tf.Tensor4D;
-      const y = tf.fused.conv2d({ x, filter, strides: stride, pad, bias, activation, leakyreluAlpha: alpha });
+      const y = tf.fused.conv2d({ x, filter, strides: stride, pad: padding, bias, activation, leakyreluAlpha: alpha });
       env.set(out, { t: y, perm: outPerm });
     });
   }
@@ -395,6 +397,29 @@ export class NanoDetNetwork {
       return { scores, bins };
     });
   }
+}
+
+type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
+
+/**
+ * Conv2D ← Transpose ← Pad, each read only by the next, padding only the spatial axes: the explicit padding
+ * (in the convolution's channels-last axes) that replaces both, and the transpose's permutation.
+ */
+function padBeforeConv(
+  n: GraphNode,
+  byName: Map<string, GraphNode>,
+  only: (name: string) => GraphNode | undefined,
+  ints: (name: string) => number[],
+): { transpose: GraphNode; padNode: GraphNode; perm: Perm; pad: Pad4 } | undefined {
+  const transpose = byName.get(parseInput(n.input![0])[0]);
+  if (transpose?.op !== 'Transpose' || only(transpose.name) !== n) return undefined;
+  const padNode = byName.get(parseInput(transpose.input![0])[0]);
+  if (padNode?.op !== 'Pad' || only(padNode.name) !== transpose) return undefined;
+  const perm = ints(transpose.input![1]);
+  const pads = ints(padNode.input![1]);
+  const at = (convAxis: number): [number, number] => [pads[2 * perm[convAxis]], pads[2 * perm[convAxis] + 1]];
+  if (at(0)[0] + at(0)[1] + at(3)[0] + at(3)[1] !== 0) return undefined;
+  return { transpose, padNode, perm, pad: [[0, 0], at(1), at(2), [0, 0]] };
 }
 
 function get(env: Env, name: string): Value {

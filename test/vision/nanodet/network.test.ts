@@ -82,3 +82,30 @@ test('kestrel\'s pass runs other sizes and batches, and a batch gives each image
   }
   assert.equal(tf.memory().numTensors, before, 'the forward pass leaks tensors');
 });
+
+test('the served model (its own normalisation and pass) equals the graph executor on tf-normalised input', async () => {
+  const { readManifest } = await import('../../../src/runtime/registry.js');
+  const { loadNanoDet } = await import('../../../src/vision/nanodet/loader.js');
+  const model = (await loadNanoDet(await readManifest('models/coco'), 'models/coco')) as import('../../../src/vision/nanodet/model.js').NanoDetDetector;
+  try {
+    const d = await decodeToInput(readFileSync('test/fixtures/camera.jpg'), { width: 416, height: 416 }, undefined, 'center', 0);
+    const levels = (await model.forward(d.pixels, 1, 416))[0];
+    const x = await input('test/fixtures/camera.jpg', 416);
+    const ref = tf.tidy(() => graph.execute(tf.transpose(x, [0, 3, 1, 2])) as tf.Tensor[]);
+    try {
+      for (const [l, lv] of levels.entries()) {
+        const want = [2704, 676, 169][l];
+        const s = ref.find((t) => t.shape[1] === want && t.shape[2] === 80)!.dataSync();
+        const b = ref.find((t) => t.shape[1] === want && t.shape[2] === 44)!.dataSync();
+        let worst = 0;
+        for (let i = 0; i < s.length; i++) worst = Math.max(worst, Math.abs(s[i] - lv.scores[i]));
+        for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(b[i] - lv.bins[i]));
+        assert.ok(worst < 1e-4, `level ${l}: max |Δ| ${worst}`);
+      }
+    } finally {
+      tf.dispose([x, ...ref]);
+    }
+  } finally {
+    model.dispose();
+  }
+});
