@@ -1,7 +1,7 @@
 // The detection pipeline shared by the native and DeepStack routes: resolve model and head, decode
 // each image to the model input, one forward pass for the batch, thresholds + NMS, boxes back to
 // the caller's pixels. Route files only parse requests and shape answers.
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { DetectorModel, InputPixels, ModelRegistry } from '../runtime/models.js';
 import type { Candidates } from '../vision/candidates.js';
@@ -217,6 +217,29 @@ const r2 = (v: number): number => Math.round(v * 100) / 100;
  * Runs the pipeline on several images with one forward pass. An image that fails to decode gets a
  * ProblemError in its slot; the others still run. Engine failures (overload) fail the whole call.
  */
+/**
+ * How long a refused detection request waits for its 503. Clients that retry at once (load generators,
+ * naive scripts) would otherwise make refusals the event loop's whole job; held this long, each connection
+ * is refused at most a few times a second. While it waits its body is not read, so TCP holds the upload
+ * back at no cost; once the 503 is sent Node discards the rest and keeps the connection.
+ */
+export const REFUSAL_DELAY_MS = 500;
+
+/**
+ * onRequest hook of the detection routes: while the engine could not take another job, answer 503 before
+ * the body is parsed (no buffering, no multipart parsing, no decode), after REFUSAL_DELAY_MS.
+ */
+export function refuseWhileFull(engine: InferenceEngine, delayMs = REFUSAL_DELAY_MS): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  return async () => {
+    try {
+      engine.assertAccepting();
+    } catch (err) {
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      throw toProblem(err);
+    }
+  };
+}
+
 export async function detectMany(
   ctx: DetectContext,
   prep: PreparedRequest,

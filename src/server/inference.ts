@@ -41,6 +41,11 @@ export interface InferenceEngine {
    * function gives the place back; call it just before detect(), or when the request fails first.
    */
   reserve(): () => void;
+  /**
+   * Throws EngineOverloadedError (and counts a refusal) when a request arriving now could not get a place:
+   * checked before the request's body is read, so a refusal under overload costs no upload either.
+   */
+  assertAccepting(): void;
   stats(): EngineStats;
   close(): Promise<void>;
 }
@@ -183,14 +188,18 @@ export class InProcessEngine implements InferenceEngine {
   }
 
   reserve(): () => void {
+    this.assertAccepting();
+    this.reserved++;
+    return releaseOnce(() => this.reserved--);
+  }
+
+  assertAccepting(): void {
     if (this.closed) throw new EngineOverloadedError('the inference engine is shutting down', 5);
     const free = this.concurrency - this.active;
     if (this.waiting.length + this.reserved >= this.maxQueue + Math.max(0, free)) {
       this.counts.rejected++;
       throw new EngineOverloadedError(`inference queue full (${this.maxQueue} waiting)`);
     }
-    this.reserved++;
-    return releaseOnce(() => this.reserved--);
   }
 
   private async run(job: DetectJob): Promise<Candidates[]> {

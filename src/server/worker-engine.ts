@@ -263,14 +263,18 @@ export class WorkerEngine implements InferenceEngine {
   }
 
   reserve(): () => void {
+    this.assertAccepting();
+    this.reserved++;
+    return releaseOnce(() => this.reserved--);
+  }
+
+  assertAccepting(): void {
     if (this.closed) throw new EngineOverloadedError('the inference engine is shutting down', 5);
     const idle = this.slots.filter((s) => this.isIdle(s)).length;
     if (this.queue.length + this.reserved >= this.maxQueue + idle) {
       this.counts.rejected++;
       throw new EngineOverloadedError(`inference queue full (${this.maxQueue} waiting)`);
     }
-    this.reserved++;
-    return releaseOnce(() => this.reserved--);
   }
 
   private localEngine(): InProcessEngine {

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { connect, type AddressInfo } from 'node:net';
 import assert from 'node:assert/strict';
 import { initBackend } from '../../src/runtime/backend.js';
 import type { Candidates } from '../../src/vision/candidates.js';
@@ -81,6 +82,38 @@ test('an overloaded engine refuses a request before decoding it: an undecodable 
   // With the slot free again the same broken body is decoded, and refused for what it is.
   const judged = await app.inject({ method: 'POST', url: '/v1/detect', payload: broken, headers: { 'content-type': 'image/jpeg' } });
   assert.equal(judged.statusCode, 422, judged.body);
+  await app.close();
+});
+
+test('while the engine is full, a detection request is refused before its body is read', async () => {
+  const m = new GatedDetector();
+  const app = await buildDetectApp({ registry: new FakeRegistry([m]), engine: { concurrency: 1, maxQueue: 0 } });
+  const jpeg = await photo(320, 240, [{ x: 10, y: 10, w: 100, h: 100, colour: '#ffffff' }]);
+  const first = app.inject({ method: 'POST', url: '/v1/detect', payload: jpeg, headers: { 'content-type': 'image/jpeg' } }).then((r) => r);
+  await waitFor(() => m.started >= 1, 'the first forward pass');
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  for (const path of ['/v1/detect', '/v1/vision/detection']) {
+    // Announces 8 MB and sends only the headers: an answer proves the server did not wait for the body.
+    const answer = await new Promise<string>((resolve, reject) => {
+      const sock = connect(port, '127.0.0.1');
+      let got = '';
+      sock.on('data', (d) => {
+        got += d.toString();
+        if (got.includes('\r\n\r\n') && /\}\s*$/.test(got)) {
+          sock.destroy();
+          resolve(got);
+        }
+      });
+      sock.on('error', reject);
+      sock.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 8000000\r\n\r\n`);
+      setTimeout(() => sock.destroy(new Error(`no answer from ${path} within 5 s`)), 5000).unref();
+    });
+    assert.match(answer, /^HTTP\/1\.1 503/, path);
+    assert.match(answer, /\r\nretry-after: \d+/i, path);
+  }
+  m.release();
+  assert.equal((await first).statusCode, 200);
   await app.close();
 });
 

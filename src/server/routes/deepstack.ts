@@ -9,6 +9,7 @@ import type { ModelRegistry } from '../../runtime/models.js';
 import {
   DEFAULT_DETECT_LIMITS,
   detectMany,
+  refuseWhileFull,
   prepare,
   toProblem,
   type DetectContext,
@@ -75,6 +76,7 @@ const deepstackRoutes: FastifyPluginAsyncZod<DeepStackRoutesOptions> = async (ap
   const faceModel = opts.faceModel ?? 'faces';
   const ctx = (): DetectContext => ({ registry: registryOf(app, opts), engine, limits, defaultSize: opts.defaultSize });
   await registerUploadParsers(app, limits.maxImageBytes);
+  app.addHook('onRequest', refuseWhileFull(engine));
 
   // Every failure on these routes, Fastify's own included, answers in DeepStack's shape.
   app.setErrorHandler((err: FastifyError | ProblemError, req, reply) => {

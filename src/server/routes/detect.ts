@@ -10,6 +10,7 @@ import { blurRegions, MAX_STRENGTH, MIN_STRENGTH } from '../../vision/faces/blur
 import {
   DEFAULT_DETECT_LIMITS,
   detectMany,
+  refuseWhileFull,
   detectOptionsSchema,
   parseDetectOptions,
   prepare,
@@ -103,6 +104,7 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
   if (!opts.engine) app.addHook('onClose', () => engine.close());
   const ctx = (): DetectContext => ({ registry: registryOf(app, opts), engine, limits, defaultSize: opts.defaultSize });
   await registerUploadParsers(app, limits.maxImageBytes);
+  app.addHook('onRequest', refuseWhileFull(engine));
   // Checked on request, before any body is read, so an unauthorised client cannot make us buffer an upload.
   const auth = app.hasDecorator('authenticate') ? { onRequest: app.authenticate } : {};
   const security = app.hasDecorator('securityRequirement') ? { security: app.securityRequirement } : {};
