@@ -244,7 +244,8 @@ test('HTTP: KESTREL_WORKERS serves the same answers from a worker, 503 + Retry-A
     // While the worker computes, the event loop is free: /healthz answers, and promptly.
     let answered = 0;
     let slowest = 0;
-    const refused = await ask(pooled, 'yolo');
+    // Refusals wait REFUSAL_DELAY_MS for their 503, so this one is awaited after the probes.
+    const refusal = ask(pooled, 'yolo').then((r) => r);
     while (pooled.inference.stats().active > 0 && Date.now() < end) {
       const t0 = performance.now();
       const h = await pooled.inject('/healthz');
@@ -253,6 +254,7 @@ test('HTTP: KESTREL_WORKERS serves the same answers from a worker, 503 + Retry-A
       // A prober's pace; inject alone never yields to I/O, so the worker's answer would wait behind it.
       await new Promise((r) => setTimeout(r, 5));
     }
+    const refused = await refusal;
     assert.equal(refused.statusCode, 503, refused.body);
     assert.ok(Number(refused.headers['retry-after']) >= 1);
     assert.ok(answered >= 1, '/healthz answered while the forward pass ran');

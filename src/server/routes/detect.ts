@@ -1,5 +1,5 @@
 // POST /v1/detect and /v1/detect/batch: the native detection API.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -140,42 +140,7 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
         },
       },
     },
-    async (req, reply) => {
-      const render = req.query.render;
-      const upload = await readUpload(req, { maxImageBytes: limits.maxImageBytes, maxFiles: 2 }, { batch: false });
-      const options = parseDetectOptions(stripRender(req.query), upload.fields);
-      const prep = prepare(ctx(), options);
-      if (upload.images.length === 0) throw noImage('send multipart field `image`, a raw image body, or JSON {"image": base64}');
-      if (upload.images.length > 1) throw new ProblemError({ status: 400, title: 'More than one image', type: 'too-many-images', detail: 'send one image here, or several to /v1/detect/batch' });
-      const img = upload.images[0];
-      if (!img.ok) throw img.problem;
-      const [result] = await detectMany(ctx(), prep, [img.data], requestSignal(reply)).catch((e) => {
-        throw toProblem(e);
-      });
-      if (result instanceof ProblemError) throw result;
-      if (render === 'blur') {
-        const data = await blurRegions(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), result.detections.map((d) => d.box), {
-          mode: req.query.blurMode,
-          strength: req.query.blurStrength,
-          grow: req.query.blurGrow,
-        });
-        const fmt = (await probeImage(data, limits)).format;
-        return reply
-          .type(`image/${fmt}`)
-          .header('Kestrel-Detections', String(result.detections.length))
-          .header('Kestrel-Model', `${result.model}/${result.head}`)
-          .send(data as unknown as DetectResult);
-      }
-      if (render) {
-        const out = await renderDetections(img.data, result.detections, { format: render, maxPixels: limits.maxPixels });
-        return reply
-          .type(out.contentType)
-          .header('Kestrel-Detections', String(result.detections.length))
-          .header('Kestrel-Model', `${result.model}/${result.head}`)
-          .send(out.data as unknown as DetectResult);
-      }
-      return result;
-    },
+    (req, reply) => detectImage(ctx(), req, reply, req.query),
   );
 
   app.post(
@@ -197,25 +162,72 @@ const detectRoutes: FastifyPluginAsyncZod<DetectRoutesOptions> = async (app, opt
         response: { 200: batchResultSchema, 400: problemSchema, 401: problemSchema, 404: problemSchema, 413: problemSchema, 415: problemSchema, 503: problemSchema },
       },
     },
-    async (req, reply) => {
-      if (Buffer.isBuffer(req.body)) {
-        throw new ProblemError({ status: 415, title: 'Unsupported content type', type: 'unsupported-media-type', detail: 'batch takes multipart/form-data with several `image` parts, or JSON {"images": [...]}' });
-      }
-      const upload = await readUpload(req, { maxImageBytes: limits.maxImageBytes, maxFiles: limits.maxBatch, maxTotalBytes: limits.maxBatchBytes }, { batch: true });
-      const options = parseDetectOptions(req.query, upload.fields);
-      const prep = prepare(ctx(), options);
-      if (upload.images.length === 0) throw noImage('send one or more multipart `image` parts');
-      const good = upload.images.flatMap((im) => (im.ok ? [im.data] : []));
-      const ran = good.length ? await detectMany(ctx(), prep, good, requestSignal(reply)).catch((e) => { throw toProblem(e); }) : [];
-      let k = 0;
-      const results = upload.images.map((im) => {
-        const r: DetectResult | ProblemError = im.ok ? ran[k++] : im.problem;
-        return r instanceof ProblemError ? { error: problemBody(r) } : r;
-      });
-      return { results };
-    },
+    (req, reply) => detectBatch(ctx(), req, reply, req.query),
   );
 };
+
+type DetectQuery = z.output<typeof querySchema>;
+
+/** POST /v1/detect: one image, answered as JSON or, with ?render, as an image. */
+async function detectImage(ctx: DetectContext, req: FastifyRequest, reply: FastifyReply, query: DetectQuery): Promise<DetectResult> {
+  const { limits } = ctx;
+  const upload = await readUpload(req, { maxImageBytes: limits.maxImageBytes, maxFiles: 2 }, { batch: false });
+  const options = parseDetectOptions(stripRender(query), upload.fields);
+  const prep = prepare(ctx, options);
+  if (upload.images.length === 0) throw noImage('send multipart field `image`, a raw image body, or JSON {"image": base64}');
+  if (upload.images.length > 1) throw new ProblemError({ status: 400, title: 'More than one image', type: 'too-many-images', detail: 'send one image here, or several to /v1/detect/batch' });
+  const img = upload.images[0];
+  if (!img.ok) throw img.problem;
+  const [result] = await detectMany(ctx, prep, [img.data], requestSignal(reply)).catch((e) => {
+    throw toProblem(e);
+  });
+  if (result instanceof ProblemError) throw result;
+  if (!query.render) return result;
+  return answerAsImage(reply, img.data, result, query, limits);
+}
+
+/** ?render=jpeg|png draws the boxes; ?render=blur blurs them (faces, plates) and answers the image. */
+async function answerAsImage(reply: FastifyReply, image: Uint8Array, result: DetectResult, query: DetectQuery, limits: DetectLimits): Promise<DetectResult> {
+  let data: Buffer;
+  let type: string;
+  if (query.render === 'blur') {
+    data = await blurRegions(Buffer.from(image.buffer, image.byteOffset, image.byteLength), result.detections.map((d) => d.box), {
+      mode: query.blurMode,
+      strength: query.blurStrength,
+      grow: query.blurGrow,
+    });
+    type = `image/${(await probeImage(data, limits)).format}`;
+  } else {
+    const out = await renderDetections(image, result.detections, { format: query.render as 'jpeg' | 'png', maxPixels: limits.maxPixels });
+    data = out.data;
+    type = out.contentType;
+  }
+  return reply
+    .type(type)
+    .header('Kestrel-Detections', String(result.detections.length))
+    .header('Kestrel-Model', `${result.model}/${result.head}`)
+    .send(data as unknown as DetectResult);
+}
+
+/** POST /v1/detect/batch: several images in one forward pass; an unusable one gets its problem in place. */
+async function detectBatch(ctx: DetectContext, req: FastifyRequest, reply: FastifyReply, query: z.output<typeof detectOptionsSchema>) {
+  const { limits } = ctx;
+  if (Buffer.isBuffer(req.body)) {
+    throw new ProblemError({ status: 415, title: 'Unsupported content type', type: 'unsupported-media-type', detail: 'batch takes multipart/form-data with several `image` parts, or JSON {"images": [...]}' });
+  }
+  const upload = await readUpload(req, { maxImageBytes: limits.maxImageBytes, maxFiles: limits.maxBatch, maxTotalBytes: limits.maxBatchBytes }, { batch: true });
+  const options = parseDetectOptions(query, upload.fields);
+  const prep = prepare(ctx, options);
+  if (upload.images.length === 0) throw noImage('send one or more multipart `image` parts');
+  const good = upload.images.flatMap((im) => (im.ok ? [im.data] : []));
+  const ran = good.length ? await detectMany(ctx, prep, good, requestSignal(reply)).catch((e) => { throw toProblem(e); }) : [];
+  let k = 0;
+  const results = upload.images.map((im) => {
+    const r: DetectResult | ProblemError = im.ok ? ran[k++] : im.problem;
+    return r instanceof ProblemError ? { error: problemBody(r) } : r;
+  });
+  return { results };
+}
 
 function stripRender(q: Record<string, unknown>): Record<string, unknown> {
   const { render: _render, blurMode: _m, blurStrength: _s, blurGrow: _g, ...rest } = q;
