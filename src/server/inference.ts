@@ -75,14 +75,39 @@ export class InferenceTimeoutError extends EngineOverloadedError {
   }
 }
 
-/** A release function that runs its undo once however often it is called. */
-export function releaseOnce(undo: () => void): () => void {
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    undo();
-  };
+/**
+ * The queue places an engine gives out before its jobs exist. A request that is still decoding holds one
+ * (reserve); a request arriving when every place is taken (queued jobs, held places, beyond the idle
+ * forward-pass slots) is refused. Both engines keep one.
+ */
+export class QueuePlaces {
+  reserved = 0;
+
+  constructor(
+    private readonly maxQueue: number,
+    private readonly onRefuse: () => void,
+  ) {}
+
+  /** waiting: jobs in the engine's queue now; idle: forward-pass slots free now. */
+  assertRoom(closed: boolean, waiting: number, idle: number): void {
+    if (closed) throw new EngineOverloadedError('the inference engine is shutting down', 5);
+    if (waiting + this.reserved >= this.maxQueue + Math.max(0, idle)) {
+      this.onRefuse();
+      throw new EngineOverloadedError(`inference queue full (${this.maxQueue} waiting)`);
+    }
+  }
+
+  /** Holds a place; the function returned gives it back, once however often it is called. */
+  reserve(closed: boolean, waiting: number, idle: number): () => void {
+    this.assertRoom(closed, waiting, idle);
+    this.reserved++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.reserved--;
+    };
+  }
 }
 
 export const abortError = (signal: AbortSignal): Error => (signal.reason instanceof InferenceTimeoutError ? signal.reason : new JobAbortedError());
@@ -167,16 +192,16 @@ export class InProcessEngine implements InferenceEngine {
   private readonly maxQueue: number;
   private readonly timeoutMs: number;
   private active = 0;
-  /** Places held by requests still decoding (reserve()). */
-  private reserved = 0;
   private readonly waiting: { start: () => void; job: DetectJob; reject: (e: Error) => void }[] = [];
   private counts = { completed: 0, failed: 0, rejected: 0 };
   private closed = false;
+  private readonly places: QueuePlaces;
 
   constructor(opts: InProcessEngineOptions = {}) {
     this.concurrency = Math.max(1, opts.concurrency ?? 1);
     this.maxQueue = Math.max(0, opts.maxQueue ?? 64);
     this.timeoutMs = Math.max(0, opts.timeoutMs ?? 0);
+    this.places = new QueuePlaces(this.maxQueue, () => this.counts.rejected++);
     liveEngines.add(this);
   }
 
@@ -188,18 +213,11 @@ export class InProcessEngine implements InferenceEngine {
   }
 
   reserve(): () => void {
-    this.assertAccepting();
-    this.reserved++;
-    return releaseOnce(() => this.reserved--);
+    return this.places.reserve(this.closed, this.waiting.length, this.concurrency - this.active);
   }
 
   assertAccepting(): void {
-    if (this.closed) throw new EngineOverloadedError('the inference engine is shutting down', 5);
-    const free = this.concurrency - this.active;
-    if (this.waiting.length + this.reserved >= this.maxQueue + Math.max(0, free)) {
-      this.counts.rejected++;
-      throw new EngineOverloadedError(`inference queue full (${this.maxQueue} waiting)`);
-    }
+    this.places.assertRoom(this.closed, this.waiting.length, this.concurrency - this.active);
   }
 
   private async run(job: DetectJob): Promise<Candidates[]> {
@@ -226,7 +244,7 @@ export class InProcessEngine implements InferenceEngine {
       this.active++;
       return Promise.resolve();
     }
-    if (this.waiting.length + this.reserved >= this.maxQueue) {
+    if (this.waiting.length + this.places.reserved >= this.maxQueue) {
       this.counts.rejected++;
       return Promise.reject(new EngineOverloadedError(`inference queue full (${this.maxQueue} waiting)`));
     }

@@ -20,7 +20,7 @@ import {
   type EngineStats,
   type InferenceEngine,
   type InProcessEngineOptions,
-  releaseOnce,
+  QueuePlaces,
 } from './inference.js';
 import { addTensorSource, addThreadMemorySource, observeBatch, observeInference, type ThreadMemory } from './plugins/metrics.js';
 import type { FromWorker, RunReply, RunRequest, WorkerInit, WorkerMemory } from './worker-protocol.js';
@@ -106,8 +106,7 @@ export class WorkerEngine implements InferenceEngine {
   private readonly served = new Map<DetectorModel, string>();
   private readonly init: WorkerInit;
   private readonly maxQueue: number;
-  /** Places held by requests still decoding (reserve()). */
-  private reserved = 0;
+  private readonly places: QueuePlaces;
   private readonly timeoutMs: number;
   private readonly batchMax: number;
   private readonly batchWaitMs: number;
@@ -137,6 +136,7 @@ export class WorkerEngine implements InferenceEngine {
   private constructor(private readonly opts: WorkerEngineOptions) {
     if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new Error(`workers must be a positive integer, got ${opts.workers}`);
     this.maxQueue = Math.max(0, opts.maxQueue ?? 64);
+    this.places = new QueuePlaces(this.maxQueue, () => this.counts.rejected++);
     this.timeoutMs = Math.max(0, opts.timeoutMs ?? 0);
     this.batchMax = Math.max(1, opts.batchMax ?? 8);
     this.batchWaitMs = Math.max(0, opts.batchWaitMs ?? 2);
@@ -263,18 +263,15 @@ export class WorkerEngine implements InferenceEngine {
   }
 
   reserve(): () => void {
-    this.assertAccepting();
-    this.reserved++;
-    return releaseOnce(() => this.reserved--);
+    return this.places.reserve(this.closed, this.queue.length, this.idleSlots());
   }
 
   assertAccepting(): void {
-    if (this.closed) throw new EngineOverloadedError('the inference engine is shutting down', 5);
-    const idle = this.slots.filter((s) => this.isIdle(s)).length;
-    if (this.queue.length + this.reserved >= this.maxQueue + idle) {
-      this.counts.rejected++;
-      throw new EngineOverloadedError(`inference queue full (${this.maxQueue} waiting)`);
-    }
+    this.places.assertRoom(this.closed, this.queue.length, this.idleSlots());
+  }
+
+  private idleSlots(): number {
+    return this.slots.filter((s) => this.isIdle(s)).length;
   }
 
   private localEngine(): InProcessEngine {
@@ -285,7 +282,7 @@ export class WorkerEngine implements InferenceEngine {
   private enqueue(job: DetectJob): Promise<Candidates[]> {
     if (job.signal?.aborted) return Promise.reject(abortError(job.signal));
     const name = this.served.get(job.model) as string;
-    if (this.queue.length + this.reserved >= this.maxQueue && !this.slots.some((s) => this.isIdle(s, name))) {
+    if (this.queue.length + this.places.reserved >= this.maxQueue && !this.slots.some((s) => this.isIdle(s, name))) {
       this.counts.rejected++;
       return Promise.reject(new EngineOverloadedError(`inference queue full (${this.maxQueue} waiting)`));
     }

@@ -214,6 +214,18 @@ export function padSquareResizeBilinear(
   return out;
 }
 
+/** xyxy corners mapped axis by axis: fx for the x coordinates, fy for the y ones. */
+function mapCorners(boxes: Float32Array, fx: (x: number) => number, fy: (y: number) => number): Float32Array {
+  const out = new Float32Array(boxes.length);
+  for (let i = 0; i + 3 < boxes.length; i += 4) {
+    out[i] = fx(boxes[i]);
+    out[i + 1] = fy(boxes[i + 1]);
+    out[i + 2] = fx(boxes[i + 2]);
+    out[i + 3] = fy(boxes[i + 3]);
+  }
+  return out;
+}
+
 /**
  * Maps xyxy boxes from model-input pixels to original-image pixels, clipped to the image.
  * Per-axis scales: rounding the inner size makes them differ slightly from the nominal one.
@@ -221,28 +233,22 @@ export function padSquareResizeBilinear(
 export function undoLetterbox(boxes: Float32Array, lb: Letterbox): Float32Array {
   const sx = lb.srcWidth / lb.innerWidth;
   const sy = lb.srcHeight / lb.innerHeight;
-  const out = new Float32Array(boxes.length);
-  for (let i = 0; i + 3 < boxes.length; i += 4) {
-    out[i] = clip((boxes[i] - lb.padLeft) * sx, lb.srcWidth);
-    out[i + 1] = clip((boxes[i + 1] - lb.padTop) * sy, lb.srcHeight);
-    out[i + 2] = clip((boxes[i + 2] - lb.padLeft) * sx, lb.srcWidth);
-    out[i + 3] = clip((boxes[i + 3] - lb.padTop) * sy, lb.srcHeight);
-  }
-  return out;
+  return mapCorners(
+    boxes,
+    (x) => clip((x - lb.padLeft) * sx, lb.srcWidth),
+    (y) => clip((y - lb.padTop) * sy, lb.srcHeight),
+  );
 }
 
 /** The forward mapping, for tests and for callers that place boxes on the model input. */
 export function applyLetterbox(boxes: Float32Array, lb: Letterbox): Float32Array {
   const sx = lb.innerWidth / lb.srcWidth;
   const sy = lb.innerHeight / lb.srcHeight;
-  const out = new Float32Array(boxes.length);
-  for (let i = 0; i + 3 < boxes.length; i += 4) {
-    out[i] = boxes[i] * sx + lb.padLeft;
-    out[i + 1] = boxes[i + 1] * sy + lb.padTop;
-    out[i + 2] = boxes[i + 2] * sx + lb.padLeft;
-    out[i + 3] = boxes[i + 3] * sy + lb.padTop;
-  }
-  return out;
+  return mapCorners(
+    boxes,
+    (x) => x * sx + lb.padLeft,
+    (y) => y * sy + lb.padTop,
+  );
 }
 
 function clip(v: number, hi: number): number {
