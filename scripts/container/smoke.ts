@@ -148,7 +148,7 @@ export async function smoke(opts: { log?: (line: string) => void } = {}): Promis
     // of the packages the lockfile marks dev-only, nor the native tfjs-node the image leaves out on purpose.
     const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
     const appDir = (await engineOk(e, ['exec', name, 'ls', '-A', '/app'])).split('\n').filter(Boolean).sort();
-    check(JSON.stringify(appDir) === JSON.stringify(['dist', 'models', 'node_modules', 'package.json']), `/app holds ${appDir.join(', ')}`);
+    check(JSON.stringify(appDir) === JSON.stringify(['dist', 'models', 'node_modules', 'package.json', 'public']), `/app holds ${appDir.join(', ')}`);
     const unwanted = Object.entries(lock.packages)
       .filter(([path, meta]) => /^node_modules\/(@[^/]+\/)?[^/@][^/]*$/.test(path) && (meta.dev || path === 'node_modules/@tensorflow/tfjs-node'))
       .map(([path]) => `/app/${path}`);
@@ -183,8 +183,11 @@ export async function smoke(opts: { log?: (line: string) => void } = {}): Promis
     const body = (await res.json()) as { detections?: Detection[] };
     check(res.status === 200 && Array.isArray(body.detections), `POST /v1/detect answered ${res.status}: ${JSON.stringify(body).slice(0, 300)}`);
     const found = body.detections.map((d) => d.label);
-    // A COCO-trained default detector must find the astronaut; others (Fashion-MNIST items) have no person class.
-    if (labels.includes('person')) check(found.includes('person'), `${detector.name} found no person in astronaut.jpg (found: ${found.join(', ') || 'nothing'})`);
+    // The shipped default is the COCO detector: it must know people and find the astronaut.
+    check(labels.includes('person'), `the default detector ${detector.name} has no "person" label`);
+    check(found.includes('person'), `${detector.name} found no person in astronaut.jpg (found: ${found.join(', ') || 'nothing'})`);
+    const page = await fetch(`${url}/`);
+    check(page.status === 200 && /text\/html/.test(page.headers.get('content-type') ?? '') && /<html/i.test(await page.text()), `GET / answered ${page.status}: the try-it page is missing from the image`);
     log(`POST /v1/detect astronaut.jpg with ${detector.name}: ${found.length} detections (${[...new Set(found)].join(', ') || 'none'})`);
 
     const metrics = await fetch(`${url}/metrics`);
