@@ -10,7 +10,7 @@ const TO = 'docs/images';
 
 // [screenshot, picture, crop height in screenshot pixels (undefined: all), width in the docs]
 const PICTURES = [
-  ['detect-blur.png', 'ui-detect.png', 1080, 880],
+  ['detect-desktop.png', 'ui-detect.png', 1080, 880],
   ['text.png', 'ui-text.png', 860, 880],
   ['forecast.png', 'ui-forecast.png', undefined, 880],
   ['detect-phone.png', 'ui-phone.png', 1300, 390],
