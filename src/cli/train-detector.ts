@@ -3,7 +3,11 @@ import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { initBackend } from '../runtime/backend.js';
 import { HEADS, type HeadName } from '../vision/detector/config.js';
-import { DEFAULT_AUGMENT, train } from '../vision/train/trainer.js';
+import { existsSync } from 'node:fs';
+import { manifestSchema } from '../runtime/manifest.js';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_AUGMENT, train, type PretrainedOptions } from '../vision/train/trainer.js';
 import { numberOption, requiredFlags } from './options.js';
 
 export const HELP = `usage: kestrel train detector --data DIR --out models/NAME [--head all|sliding-window|yolo|ssd] [options]
@@ -29,6 +33,16 @@ weights.bin, metrics.json) plus optimizer state for --resume.
   --size PX            input side (default 128)
   --max-minutes M      training-time budget (all resumed segments together): the LR schedule decays
                        by then and training stops with a checkpoint; --resume continues
+  --backbone NAME|DIR  train on a pretrained backbone's frozen features instead of kestrel's own CNN:
+                       a model folder (under models/ or a path); 'coco' is NanoDet-g. Its features are
+                       computed once per image and view and cached; then only the heads train
+  --tap pan|tower      which features: the COCO model's PAN neck output (default) or its head tower's
+  --adapter-depth N    trainable 3×3 conv layers on each feature map before the heads (default 1)
+  --adapter-channels N their width (default 128)
+  --views N            cached views per image with augmentation on: the image plus N−1 fixed
+                       augmentations (default 2)
+  --threads N          feature-extraction threads (default: the machine's cores)
+  --cache DIR          feature cache (default OUT/checkpoint/features); safe to delete after training
   --default            mark the model as the service's default detector in its manifest
   --quiet              no progress bar; a log line every 25 steps instead`;
 
@@ -40,7 +54,9 @@ export async function run(argv: string[]): Promise<number> {
       epochs: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
       resume: { type: 'boolean' }, 'init-from': { type: 'string' }, limit: { type: 'string' }, 'checkpoint-every': { type: 'string' },
       clip: { type: 'string' }, 'no-augment': { type: 'boolean' }, size: { type: 'string' },
-      'max-minutes': { type: 'string' }, default: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'max-minutes': { type: 'string' }, default: { type: 'boolean' },
+      backbone: { type: 'string' }, tap: { type: 'string' }, 'adapter-depth': { type: 'string' }, 'adapter-channels': { type: 'string' },
+      views: { type: 'string' }, cache: { type: 'string' }, threads: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   const req = requiredFlags(values, HELP, ['data', 'out']);
@@ -54,8 +70,28 @@ export async function run(argv: string[]): Promise<number> {
       if (!heads.includes(h as HeadName)) heads.push(h as HeadName);
     }
   }
+  let pretrained: PretrainedOptions | undefined;
+  if (values.backbone !== undefined) {
+    const dir = existsSync(join(values.backbone, 'manifest.json')) ? values.backbone : join('models', values.backbone);
+    if (!existsSync(join(dir, 'manifest.json'))) throw new Error(`--backbone: no model at ${dir}`);
+    const tap = values.tap ?? 'pan';
+    if (tap !== 'pan' && tap !== 'tower') throw new Error(`--tap must be pan or tower, got "${tap}"`);
+    pretrained = {
+      dir,
+      tap,
+      adapter: { depth: num(values['adapter-depth'], 'adapter-depth', 1), channels: num(values['adapter-channels'], 'adapter-channels', 128) },
+      views: num(values.views, 'views', 2) || 1,
+      cacheDir: values.cache ?? join(req.out, 'checkpoint', 'features'),
+      threads: num(values.threads, 'threads', availableParallelism()) || 1,
+    };
+  } else if (values.tap || values['adapter-depth'] || values['adapter-channels'] || values.views || values.cache || values.threads) {
+    throw new Error('--tap, --adapter-depth, --adapter-channels, --views, --threads and --cache go with --backbone');
+  }
   const backend = await initBackend((process.env['KESTREL_BACKEND'] as 'auto' | undefined) ?? 'auto');
   const name = req.out.replace(/\/+$/, '').split('/').pop() ?? 'detector';
+  // Checked before hours of training, not when the model folder is first loaded.
+  const named = manifestSchema.shape.name.safeParse(name);
+  if (!named.success) throw new Error(`--out: the folder's name "${name}" is the model's name and must be ${named.error.issues[0]?.message ?? 'valid'}`);
   const quiet = values.quiet || !process.stderr.isTTY;
   const bar = quiet ? undefined : new cliProgress.SingleBar({ format: 'train [{bar}] {value}/{total} | epoch {epoch} | loss {loss} ({parts}) | lr {lr} | {sps}s/step | ETA {eta_formatted}', etaBuffer: 50 }, cliProgress.Presets.shades_classic);
   let started = false;
@@ -80,6 +116,12 @@ export async function run(argv: string[]): Promise<number> {
     maxSeconds: num(values['max-minutes'], 'max-minutes', 0, false) * 60,
     command: ['kestrel', 'train', 'detector', ...argv].join(' '),
     markDefault: values.default ?? false,
+    pretrained: pretrained && {
+      ...pretrained,
+      onExtract: (done, todo) => {
+        if (done === todo || done % 400 < 8) console.log(`features ${done}/${todo} (${Math.round((Date.now() - t0) / 1000)} s)`);
+      },
+    },
     onProgress: (p) => {
       const parts = Object.entries(p.parts).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ');
       if (bar) {

@@ -7,8 +7,8 @@ import { FastBatchNorm } from './batch-norm.js';
 
 type Sym = tf.SymbolicTensor;
 
-export function convBnRelu(x: Sym, filters: number, stride: number, name: string, kernel = 3): Sym {
-  const c = new FastConv2D({ filters, kernelSize: kernel, strides: stride, useBias: false, kernelInitializer: 'heNormal', name: `${name}_conv` }).apply(x) as Sym;
+export function convBnRelu(x: Sym, filters: number, stride: number, name: string, kernel = 3, inputGradient = true): Sym {
+  const c = new FastConv2D({ filters, kernelSize: kernel, strides: stride, useBias: false, kernelInitializer: 'heNormal', name: `${name}_conv`, inputGradient }).apply(x) as Sym;
   const b = new FastBatchNorm({ momentum: 0.97, name: `${name}_bn` }).apply(c) as Sym;
   return tf.layers.reLU({ name: `${name}_relu` }).apply(b) as Sym;
 }

@@ -36,8 +36,12 @@ function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, inShape: [number, number, nu
   return tf.conv2d(cropped as tf.Tensor4D, wt, 1, 'valid');
 }
 
-/** conv2d(x, w, stride, 'same') with the fast input gradient; the filter gradient uses the backend's kernel. */
-export function fastConv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number): tf.Tensor4D {
+/**
+ * conv2d(x, w, stride, 'same') with the fast input gradient; the filter gradient uses the backend's kernel.
+ * Without `inputGradient` (x is a frozen backbone's output), the input gradient is zeros: a custom gradient
+ * computes every input's gradient whether or not anything reads it.
+ */
+export function fastConv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, inputGradient = true): tf.Tensor4D {
   const f = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const xx = args[0] as tf.Tensor4D, ww = args[1] as tf.Tensor4D, save = args[2] as tf.GradSaveFunc;
     save([xx, ww]);
@@ -46,7 +50,7 @@ export function fastConv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number): tf.T
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [sx, sw] = saved as [tf.Tensor4D, tf.Tensor4D];
         const g = dy as tf.Tensor4D;
-        const dx = inputGrad(g, sw, sx.shape, stride);
+        const dx = inputGradient ? inputGrad(g, sw, sx.shape, stride) : tf.zerosLike(sx);
         const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x: sx, dy: g }, { strides: [stride, stride], pad: 'same', dataFormat: 'NHWC', filterShape: sw.shape }) as tf.Tensor4D;
         return [dx, dw];
       },
@@ -62,6 +66,8 @@ interface FastConvArgs {
   useBias?: boolean;
   kernelInitializer?: 'heNormal' | 'glorotUniform' | { stddev: number };
   name?: string;
+  /** False where the layer reads frozen features: nothing trainable lies below it. */
+  inputGradient?: boolean;
 }
 
 /** Conv2D layer ('same' padding, square kernel) training through fastConv2d; saved and loaded like any layer. */
@@ -72,6 +78,7 @@ export class FastConv2D extends tf.layers.Layer {
   private readonly strides: number;
   private readonly useBias: boolean;
   private readonly init: FastConvArgs['kernelInitializer'];
+  private readonly inputGradient: boolean;
   private kernel?: tf.LayerVariable;
   private bias?: tf.LayerVariable;
 
@@ -82,6 +89,7 @@ export class FastConv2D extends tf.layers.Layer {
     this.strides = args.strides ?? 1;
     this.useBias = args.useBias ?? true;
     this.init = args.kernelInitializer ?? 'glorotUniform';
+    this.inputGradient = args.inputGradient ?? true;
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -105,7 +113,7 @@ export class FastConv2D extends tf.layers.Layer {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
       const k = this.kernel!.read() as tf.Tensor4D;
-      let y: tf.Tensor = fastConv2d(x, k, this.strides);
+      let y: tf.Tensor = fastConv2d(x, k, this.strides, this.inputGradient);
       if (this.bias) y = tf.add(y, this.bias.read());
       return y;
     });
@@ -113,7 +121,7 @@ export class FastConv2D extends tf.layers.Layer {
 
   override getConfig(): tf.serialization.ConfigDict {
     const init = typeof this.init === 'object' ? { stddev: this.init.stddev } : this.init;
-    return { ...super.getConfig(), filters: this.filters, kernelSize: this.kernelSize, strides: this.strides, useBias: this.useBias, kernelInitializer: init ?? 'glorotUniform' };
+    return { ...super.getConfig(), filters: this.filters, kernelSize: this.kernelSize, strides: this.strides, useBias: this.useBias, kernelInitializer: init ?? 'glorotUniform', ...(this.inputGradient ? {} : { inputGradient: false }) };
   }
 }
 

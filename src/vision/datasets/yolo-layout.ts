@@ -1,4 +1,5 @@
 // Reader for the YOLO dataset layout: images/<split>/*.{png,jpg,jpeg,webp}, labels/<split>/<same stem>.txt
+// (or Roboflow's <split>/images, <split>/labels)
 // with "classId cx cy w h" (normalized) per line, class names in classes.txt (one per line) or data.yaml
 // (names: [...] or a "- name" list). Every problem names the file and line.
 import { readFile, readdir } from 'node:fs/promises';
@@ -90,9 +91,12 @@ export function parseLabels(text: string, file: string, numClasses: number): Lab
 
 export async function readYoloSplit(root: string, split: string, opts: { limit?: number } = {}): Promise<Dataset> {
   const classes = await readClassNames(root);
-  const imgDir = join(root, 'images', split);
-  const labDir = join(root, 'labels', split);
-  if (!existsSync(imgDir)) throw new DatasetError(`${imgDir}: no such split folder`);
+  // Ultralytics' layout (images/train, labels/train) or Roboflow's export (train/images, train/labels).
+  const flat = join(root, 'images', split);
+  const roboflow = join(root, split, 'images');
+  const imgDir = existsSync(flat) || !existsSync(roboflow) ? flat : roboflow;
+  const labDir = imgDir === flat ? join(root, 'labels', split) : join(root, split, 'labels');
+  if (!existsSync(imgDir)) throw new DatasetError(`${flat} (or ${roboflow}): no such split folder`);
   const files = (await readdir(imgDir)).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort();
   const items: DatasetItem[] = [];
   for (const f of opts.limit ? files.slice(0, opts.limit) : files) {

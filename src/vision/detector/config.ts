@@ -6,6 +6,16 @@ import { slidingWindowConfigSchema } from '../heads/sliding-window/config.js';
 import { ssdConfigSchema } from '../heads/ssd/config.js';
 import { yoloConfigSchema } from '../heads/yolo/config.js';
 
+export const pretrainedBackboneSchema = z.object({
+  family: z.literal('nanodet'),
+  /** Model folder name, looked up beside the detector's folder, then in the package's models/. */
+  model: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
+  tap: z.enum(['pan', 'tower']),
+  /** Channels of each tapped map. */
+  channels: z.number().int().positive(),
+});
+export type PretrainedBackbone = z.infer<typeof pretrainedBackboneSchema>;
+
 export const detectorConfigSchema = z.object({
   architecture: z.literal('kestrel').default('kestrel'),
   inputSize: z.number().int().positive(),
@@ -18,6 +28,13 @@ export const detectorConfigSchema = z.object({
   ssd: ssdConfigSchema,
   slidingWindow: slidingWindowConfigSchema,
   scoreThreshold: z.number().min(0).max(1).default(0.3),
+  /**
+   * A pretrained backbone in place of kestrel's own CNN (whose `channels` and `neckChannels` then go
+   * unused): the named model folder's features at strides 8, 16 and 32, frozen (../nanodet/features.ts).
+   */
+  backbone: pretrainedBackboneSchema.optional(),
+  /** With a pretrained backbone: trainable 3×3 conv–batch-norm–ReLU layers on each feature map, shared by the heads. */
+  adapter: z.object({ depth: z.number().int().min(0).max(4), channels: z.number().int().positive() }).optional(),
   /** Optional second stage that re-reads each box's pixels to name its item (src/vision/region-classifier/). */
   regionClassifier: regionClassifierSchema.optional(),
 });

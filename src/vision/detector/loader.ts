@@ -9,6 +9,7 @@ import { KestrelDetector } from './model.js';
 import { diskLoader } from './weights-io.js';
 import { outputLayout } from './network.js';
 import { RegionStage } from '../region-classifier/stage.js';
+import { backboneDir, NanoDetFeatures } from '../nanodet/features.js';
 // Registers the custom conv layer class so model.json can be deserialised.
 import '../backbone/fast-conv.js';
 
@@ -37,5 +38,17 @@ export const loadKestrelDetector: ModelLoader = async (manifest: Manifest, dir: 
       throw new Error(`${manifest.name}: region classifier in ${cfg.regionClassifier.dir}/: ${(e as Error).message}`);
     }
   }
-  return new KestrelDetector(manifest, cfg, net, stage);
+  let backbone: NanoDetFeatures | undefined;
+  if (cfg.backbone) {
+    try {
+      backbone = await NanoDetFeatures.open(backboneDir(cfg.backbone.model, dir), cfg.backbone.tap);
+      if (backbone.channels !== cfg.backbone.channels) throw new Error(`its ${cfg.backbone.tap} features have ${backbone.channels} channels, the config says ${cfg.backbone.channels}`);
+    } catch (e) {
+      backbone?.dispose();
+      net.dispose();
+      stage?.dispose();
+      throw new Error(`${manifest.name}: backbone ${cfg.backbone.model}: ${(e as Error).message}`);
+    }
+  }
+  return new KestrelDetector(manifest, cfg, net, stage, backbone);
 };

@@ -9,6 +9,7 @@ import { FusedNetwork } from './fused.js';
 import { bindHead } from '../heads/index.js';
 import type { BoundHead, HeadDecodeOptions } from '../heads/head.js';
 import type { RegionStage } from '../region-classifier/stage.js';
+import type { NanoDetFeatures } from '../nanodet/features.js';
 
 export interface KestrelPredictOptions {
   scoreThreshold?: number;
@@ -44,6 +45,8 @@ export class KestrelDetector implements DetectorModel {
     readonly net: tf.LayersModel,
     /** Optional second stage that re-reads each box's pixels to name its item. */
     readonly regionStage?: RegionStage,
+    /** A frozen pretrained backbone (cfg.backbone) whose features `net` reads instead of the image. */
+    readonly backbone?: NanoDetFeatures,
   ) {
     this.labels = manifest.labels ?? Array.from({ length: cfg.numClasses }, (_, i) => `class${i}`);
     const trained = (manifest.heads ?? [...HEADS]).filter((h): h is HeadName => (HEADS as readonly string[]).includes(h));
@@ -59,7 +62,7 @@ export class KestrelDetector implements DetectorModel {
       const outputs = idx.map((i) => net.outputs[i]);
       const sub = tf.model({ inputs: net.inputs, outputs });
       this.subModels.set(h, sub);
-      const f = FusedNetwork.compile(sub);
+      const f = backbone ? undefined : FusedNetwork.compile(sub);
       if (f) this.fused.set(h, f);
       this.bound.set(h, bindHead(h, cfg));
     }
@@ -95,8 +98,8 @@ export class KestrelDetector implements DetectorModel {
     if (!sub || !bound) throw new Error(`unknown head "${head}" (this model has: ${this.heads.join(', ')})`);
     const fused = this.fused.get(head as HeadName);
     const outs = tf.tidy(() => {
-      const x = normalizeInput(tf.tensor4d(pixels, [batch, S, S, 3], 'int32'));
-      const raw = fused ? fused.run(x) : (sub.predict(x) as tf.Tensor | tf.Tensor[]);
+      const x = this.backbone ? this.backbone.extract(pixels, batch, S) : normalizeInput(tf.tensor4d(pixels, [batch, S, S, 3], 'int32'));
+      const raw = fused && !Array.isArray(x) ? fused.run(x) : (sub.predict(x) as tf.Tensor | tf.Tensor[]);
       return bound.activate(Array.isArray(raw) ? raw : [raw], batch);
     });
     const data = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
@@ -130,6 +133,7 @@ export class KestrelDetector implements DetectorModel {
     this.fused.clear();
     this.net.dispose();
     this.regionStage?.dispose();
+    this.backbone?.dispose();
   }
 }
 

@@ -1,7 +1,7 @@
 // One network, every head of ../heads/index.ts: each head is a 1×1 convolution per feature map it uses, on
 // the shared features.
 import { tf } from '../../runtime/backend.js';
-import { buildBackbone } from '../backbone/backbone.js';
+import { buildBackbone, convBnRelu } from '../backbone/backbone.js';
 import { FastConv2D } from '../backbone/fast-conv.js';
 import type { DetectorConfig } from './config.js';
 import { HEAD_TABLE, HEADS, headOutputs, type HeadName } from '../heads/index.js';
@@ -21,17 +21,36 @@ export function outputLayout(cfg: DetectorConfig): OutputInfo[] {
   return HEADS.flatMap((head) => headOutputs(head, cfg).map((o) => ({ ...o, name: `${HEAD_TABLE[head].prefix}_s${o.stride}`, head })));
 }
 
+/**
+ * With kestrel's backbone: image in, every head's outputs out. With a pretrained backbone (cfg.backbone),
+ * its three feature maps in (strides 8, 16, 32), through the optional adapter layers, to the same outputs.
+ */
 export function buildNetwork(cfg: DetectorConfig, opts: { flexibleInput?: boolean } = {}): tf.LayersModel {
   const side = opts.flexibleInput ? null : cfg.inputSize;
-  const input = tf.input({ shape: [side, side, 3], name: 'image' });
-  const f = buildBackbone(input, cfg.channels, cfg.neckChannels);
-  const byStride: Record<number, Sym> = { 8: f.f8, 16: f.f16, 32: f.f32 };
+  let inputs: Sym[];
+  let byStride: Record<number, Sym>;
+  if (cfg.backbone) {
+    const c = cfg.backbone.channels;
+    const at = (s: number): number | null => (side === null ? null : Math.ceil(side / s));
+    inputs = [8, 16, 32].map((s) => tf.input({ shape: [at(s), at(s), c], name: `features_s${s}` }));
+    byStride = Object.fromEntries([8, 16, 32].map((s, i) => {
+      let x = inputs[i];
+      // The frozen features need no gradient: only the first layer reading them is told so.
+      for (let d = 0; d < (cfg.adapter?.depth ?? 0); d++) x = convBnRelu(x, cfg.adapter!.channels, 1, `adapt${s}_${d}`, 3, d > 0);
+      return [s, x];
+    }));
+  } else {
+    inputs = [tf.input({ shape: [side, side, 3], name: 'image' })];
+    const f = buildBackbone(inputs[0], cfg.channels, cfg.neckChannels);
+    byStride = { 8: f.f8, 16: f.f16, 32: f.f32 };
+  }
   const outputs = outputLayout(cfg).map((o) => {
     const feat = byStride[o.stride];
     if (!feat) throw new Error(`no feature map at stride ${o.stride} (have 8, 16, 32)`);
-    return new FastConv2D({ filters: o.slotsPerCell * o.depth, kernelSize: 1, name: o.name, kernelInitializer: { stddev: 0.01 } }).apply(feat) as Sym;
+    const frozenBelow = cfg.backbone !== undefined && (cfg.adapter?.depth ?? 0) === 0;
+    return new FastConv2D({ filters: o.slotsPerCell * o.depth, kernelSize: 1, name: o.name, kernelInitializer: { stddev: 0.01 }, inputGradient: !frozenBelow }).apply(feat) as Sym;
   });
-  const model = tf.model({ inputs: input, outputs, name: 'kestrel_detector' });
+  const model = tf.model({ inputs, outputs, name: 'kestrel_detector' });
   for (const o of outputLayout(cfg)) {
     const layer = model.getLayer(o.name);
     const [k, b] = layer.getWeights();

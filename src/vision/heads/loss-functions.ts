@@ -1,12 +1,24 @@
 // Loss building blocks the heads share; each head's own loss lives in its folder.
 import { tf } from '../../runtime/backend.js';
 
-/** Softmax cross-entropy per slot against integer labels (negative labels give 0 and must be masked). */
+/**
+ * Softmax cross-entropy per slot against integer labels (negative labels count as class 0 and must be
+ * masked). Its gradient is written out (softmax − one-hot): differentiating logSumExp goes through max's
+ * gradient, a broadcast Equal that cost more on wasm than the whole forward pass of a head.
+ */
 export function softmaxCe(logits: tf.Tensor3D, labels: Int32Array): tf.Tensor2D {
   const [b, n, c] = logits.shape;
   const oh = tf.oneHot(tf.tensor1d(Array.from(labels, (l) => Math.max(0, l)), 'int32'), c).reshape([b, n, c]);
-  const lse = tf.logSumExp(logits, -1);
-  return tf.sub(lse, tf.sum(tf.mul(logits, oh), -1)) as tf.Tensor2D;
+  const f = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor3D;
+    // The one-hot is saved with the logits: tensors made outside are gone by the time gradients run.
+    (args[1] as tf.GradSaveFunc)([x, oh]);
+    return {
+      value: tf.sub(tf.logSumExp(x, -1), tf.sum(tf.mul(x, oh), -1)),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.mul(tf.expandDims(dy as tf.Tensor, -1), tf.sub(tf.softmax(saved[0]), saved[1])),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(logits) as tf.Tensor2D;
 }
 
 export function bceWithLogits(x: tf.Tensor, z: tf.Tensor): tf.Tensor {

@@ -12,6 +12,22 @@ import type { NanoDetNetwork } from './network.js';
 /** Candidates below this are dropped when the caller gives no threshold (upstream's evaluation floor). */
 export const CANDIDATE_FLOOR = 0.05;
 
+/**
+ * Letterboxed RGB values → the network's input: BGR, per-channel mean and std, channels-last. One pass in
+ * JavaScript: on wasm, tf.reverse alone costs more than this whole loop.
+ */
+export function nanodetInput(pixels: InputPixels, batch: number, side: number, o: { mean: readonly number[]; std: readonly number[] }): tf.Tensor4D {
+  const { mean, std } = o;
+  const out = new Float32Array(batch * side * side * 3);
+  const inv = [1 / std[0], 1 / std[1], 1 / std[2]];
+  for (let i = 0; i < out.length; i += 3) {
+    out[i] = (pixels[i + 2] - mean[0]) * inv[0];
+    out[i + 1] = (pixels[i + 1] - mean[1]) * inv[1];
+    out[i + 2] = (pixels[i] - mean[2]) * inv[2];
+  }
+  return tf.tensor4d(out, [batch, side, side, 3]);
+}
+
 export class NanoDetDetector implements DetectorModel {
   readonly kind = 'detector' as const;
   readonly heads: readonly string[] = ['gfl'];
@@ -44,25 +60,9 @@ export class NanoDetDetector implements DetectorModel {
     return this.cfg.iouThreshold;
   }
 
-  /**
-   * Letterboxed RGB bytes → the network's input: BGR, per-channel mean and std, channels-last. One pass in
-   * JavaScript: on wasm, tf.reverse alone costs more than this whole loop.
-   */
-  private normalise(pixels: InputPixels, batch: number, side: number): tf.Tensor4D {
-    const { mean, std } = this.cfg;
-    const out = new Float32Array(batch * side * side * 3);
-    const inv = [1 / std[0], 1 / std[1], 1 / std[2]];
-    for (let i = 0; i < out.length; i += 3) {
-      out[i] = (pixels[i + 2] - mean[0]) * inv[0];
-      out[i + 1] = (pixels[i + 1] - mean[1]) * inv[1];
-      out[i + 2] = (pixels[i] - mean[2]) * inv[2];
-    }
-    return tf.tensor4d(out, [batch, side, side, 3]);
-  }
-
   /** Raw outputs per image and level, as typed arrays, from whichever engine runs. */
   async forward(pixels: InputPixels, batch: number, side: number): Promise<{ scores: Float32Array; bins: Float32Array; cells: number }[][]> {
-    const x = this.normalise(pixels, batch, side);
+    const x = nanodetInput(pixels, batch, side, this.cfg);
     let scores: tf.Tensor3D[];
     let bins: tf.Tensor3D[];
     try {

@@ -91,6 +91,7 @@ export class NanoDetNetwork {
   private deaths?: string[][];
   private readonly inputName: string;
   private readonly outputNodes: string[];
+  private readonly tapped: boolean;
   /** ResizeBilinear node → integer scale factor, measured once at the graph's own input size. */
   private readonly resizeScale = new Map<string, [number, number]>();
 
@@ -101,6 +102,11 @@ export class NanoDetNetwork {
     private readonly binsPerBox: number,
     /** The graph's own input side: its pinned resize sizes are read as scale factors at this side. */
     referenceSide: number,
+    /**
+     * Feature taps instead of the detections: node names whose values `features` returns channels-last.
+     * Only the nodes they depend on are planned, so a tap below the head skips the head's work.
+     */
+    taps?: readonly string[],
   ) {
     const byName = new Map(nodes.map((n) => [n.name, n]));
     const consumers = new Map<string, GraphNode[]>();
@@ -111,8 +117,10 @@ export class NanoDetNetwork {
     const placeholder = nodes.find((n) => n.op === 'Placeholder');
     if (!placeholder) throw new Error('nanodet: the graph has no input');
     this.inputName = placeholder.name;
-    const outputsOf = nodes.filter((n) => n.op === 'Identity' && !consumers.has(n.name));
-    if (outputsOf.length !== 6) throw new Error(`nanodet: expected 6 graph outputs, found ${outputsOf.length}`);
+    const graphOutputs = nodes.filter((n) => n.op === 'Identity' && !consumers.has(n.name));
+    if (graphOutputs.length !== 6) throw new Error(`nanodet: expected 6 graph outputs, found ${graphOutputs.length}`);
+    this.tapped = taps !== undefined;
+    const outputsOf = taps ? taps.map((t) => byName.get(t) ?? fail(`nanodet: no node ${t} to tap`)) : graphOutputs;
 
     const constant = (name: string): tf.Tensor => {
       const w = weights[name]?.[0];
@@ -283,8 +291,7 @@ export class NanoDetNetwork {
     this.outputNodes = outputsOf.map((o) => o.name);
     // One pass at the graph's own size turns each pinned resize into a scale factor.
     const probe = tf.zeros([1, referenceSide, referenceSide, 3]) as tf.Tensor4D;
-    const out = this.run(probe);
-    tf.dispose([probe, ...out.scores, ...out.bins]);
+    tf.dispose([probe, ...this.pass(probe)]);
   }
 
   private planConv(
@@ -380,6 +387,24 @@ export class NanoDetNetwork {
    * level's scores and bins, ordered by stride (largest map first).
    */
   run(x: tf.Tensor4D): NanoDetOutputs {
+    if (this.tapped) throw new Error('nanodet: this network was built for feature taps; call features()');
+    return tf.tidy(() => {
+      const outs = this.pass(x) as tf.Tensor3D[];
+      const scores = outs.filter((t) => t.shape[2] === this.classes).sort((a, b) => b.shape[1] - a.shape[1]);
+      const bins = outs.filter((t) => t.shape[2] === this.binsPerBox).sort((a, b) => b.shape[1] - a.shape[1]);
+      if (scores.length !== 3 || bins.length !== 3) throw new Error('nanodet: outputs do not match 3 levels of scores and bins');
+      return { scores, bins };
+    });
+  }
+
+  /** The tapped values for x (normalised as for `run`), each channels-last [batch, h, w, channels]. */
+  features(x: tf.Tensor4D): tf.Tensor4D[] {
+    if (!this.tapped) throw new Error('nanodet: this network was built without feature taps');
+    return this.pass(x) as tf.Tensor4D[];
+  }
+
+  /** One pass: the output nodes' values, rank-3 outputs as [batch, positions, depth], rank-4 ones channels-last. */
+  private pass(x: tf.Tensor4D): tf.Tensor[] {
     return tf.tidy(() => {
       const env = new Env();
       env.set(this.inputName, { t: x, perm: [0, 3, 1, 2] });
@@ -390,13 +415,16 @@ export class NanoDetNetwork {
           for (const name of deaths[i]) env.release(name, x);
         });
       } else this.plan(env);
-      const outs = this.outputNodes.map((o) => arrange(get(env, o), [0, 1, 2]) as tf.Tensor3D);
-      const scores = outs.filter((t) => t.shape[2] === this.classes).sort((a, b) => b.shape[1] - a.shape[1]);
-      const bins = outs.filter((t) => t.shape[2] === this.binsPerBox).sort((a, b) => b.shape[1] - a.shape[1]);
-      if (scores.length !== 3 || bins.length !== 3) throw new Error('nanodet: outputs do not match 3 levels of scores and bins');
-      return { scores, bins };
+      return this.outputNodes.map((o) => {
+        const v = get(env, o);
+        return arrange(v, v.perm.length === 4 ? [0, 3, 1, 2] : [0, 1, 2]);
+      });
     });
   }
+}
+
+function fail(message: string): never {
+  throw new Error(message);
 }
 
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];

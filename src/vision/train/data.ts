@@ -19,8 +19,8 @@ export interface LoadedSplit {
 export async function loadSplit(ds: Dataset, size: number, onImage?: () => void): Promise<LoadedSplit> {
   const n = ds.items.length;
   const pixels = new Uint8Array(n * size * size * 3);
-  const gts: GroundTruth[] = [];
-  for (let i = 0; i < n; i++) {
+  const gts: GroundTruth[] = new Array<GroundTruth>(n);
+  const one = async (i: number): Promise<void> => {
     const it = ds.items[i];
     const { data, info } = await sharp(it.image).removeAlpha().resize(size, size, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`${it.image}: expected RGB, got ${info.channels} channels`);
@@ -32,9 +32,12 @@ export async function loadSplit(ds: Dataset, size: number, onImage?: () => void)
       boxes[4 * j + 2] = (b.cx + b.w / 2) * size;
       boxes[4 * j + 3] = (b.cy + b.h / 2) * size;
     });
-    gts.push({ boxes, classes: Int32Array.from(it.boxes, (b) => b.classId) });
+    gts[i] = { boxes, classes: Int32Array.from(it.boxes, (b) => b.classId) };
     onImage?.();
-  }
+  };
+  // A few decodes in flight: sharp works off the main thread, so they overlap.
+  const inFlight = 8;
+  for (let at = 0; at < n; at += inFlight) await Promise.all(Array.from({ length: Math.min(inFlight, n - at) }, (_, k) => one(at + k)));
   return { size, count: n, pixels, gts, classes: ds.classes };
 }
 

@@ -2,7 +2,7 @@
 // Checkpoints write a complete, loadable model folder each time, so an interrupted run still ships weights.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { tf } from '../../runtime/backend.js';
 import { mulberry32 } from '../../runtime/random.js';
 import { readYoloSplit } from '../datasets/yolo-layout.js';
@@ -11,6 +11,9 @@ import { buildNetwork, gatherHeads, normalizeInput } from '../detector/network.j
 import { diskLoader, diskSaver, loadTensors, saveTensors } from '../detector/weights-io.js';
 import { bindHead, fitHeadsToData, HEAD_TABLE, HEADS } from '../heads/index.js';
 import { augment, DEFAULT_AUGMENT, loadSplit, TargetEncoder, type AugmentOptions, type LoadedSplit } from './data.js';
+import { FEATURE_STRIDES, FeatureCache } from './feature-cache.js';
+import { NanoDetFeatures, type FeatureTap } from '../nanodet/features.js';
+import type { GroundTruth } from '../heads/box-math.js';
 
 export interface TrainOptions {
   data: string;
@@ -35,8 +38,24 @@ export interface TrainOptions {
   initFrom?: string;
   /** Mark the model as the default detector in its manifest. */
   markDefault?: boolean;
+  /** Heads (with optional adapter layers) on a pretrained backbone's frozen features instead of kestrel's CNN. */
+  pretrained?: PretrainedOptions;
   onProgress?: (p: Progress) => void;
   log?: (line: string) => void;
+}
+
+export interface PretrainedOptions {
+  /** The backbone's model folder (its basename goes into the config). */
+  dir: string;
+  tap: FeatureTap;
+  adapter: { depth: number; channels: number };
+  /** Cached views per image: the image itself plus views − 1 fixed augmentations (with augmentation on). */
+  views: number;
+  /** Where the features are cached (reused by --resume and by later runs with the same key). */
+  cacheDir: string;
+  /** Threads extracting features, each with its own backbone (default 1: in this thread). */
+  threads?: number;
+  onExtract?: (done: number, todo: number) => void;
 }
 
 export interface Progress {
@@ -91,7 +110,9 @@ export async function writeModelFolder(dir: string, model: tf.LayersModel, cfg: 
     name: o.name,
     kind: 'detector',
     version: new Date().toISOString().slice(0, 10),
-    description: `kestrel CNN detector (${o.heads.join(', ')}) trained on ${o.data}`,
+    description: cfg.backbone
+      ? `kestrel detector heads (${o.heads.join(', ')}) on ${cfg.backbone.model}'s frozen ${cfg.backbone.tap} features, trained on ${o.data}`
+      : `kestrel CNN detector (${o.heads.join(', ')}) trained on ${o.data}`,
     default: o.markDefault ?? false,
     input: { width: cfg.inputSize, height: cfg.inputSize, channels: 3 },
     labels: classes,
@@ -110,6 +131,7 @@ export async function writeModelFolder(dir: string, model: tf.LayersModel, cfg: 
 /** Where a run starts: a checkpoint (--resume), another model's weights (--init-from), or a fresh network. */
 async function startingPoint(
   o: TrainOptions,
+  backbone: NanoDetFeatures | undefined,
   numClasses: number,
   data: LoadedSplit,
   optimizer: tf.Optimizer,
@@ -144,7 +166,11 @@ async function startingPoint(
     saved.dispose();
     log(`initialised from ${o.initFrom} (its anchors and weights; fresh optimizer)`);
   } else {
-    const fit = fitHeadsToData(defaultConfig(numClasses, o.inputSize), data.gts, o.seed);
+    let base = defaultConfig(numClasses, o.inputSize);
+    if (o.pretrained && backbone) {
+      base = { ...base, backbone: { family: 'nanodet', model: basename(resolve(o.pretrained.dir)), tap: o.pretrained.tap, channels: backbone.channels }, adapter: o.pretrained.adapter };
+    }
+    const fit = fitHeadsToData(base, data.gts, o.seed);
     cfg = fit.cfg;
     for (const note of fit.notes) log(note);
     model = buildNetwork(cfg);
@@ -170,12 +196,16 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
   log(`loading ${ds.items.length} training images from ${o.data}`);
   const data = await loadSplit(ds, o.inputSize);
   const optimizer = tf.train.adam(o.lr);
-  const { cfg, model, state } = await startingPoint(o, ds.classes.length, data, optimizer, log);
+  const backbone = o.pretrained ? await NanoDetFeatures.open(o.pretrained.dir, o.pretrained.tap) : undefined;
+  const { cfg, model, state } = await startingPoint(o, backbone, ds.classes.length, data, optimizer, log);
+  if (cfg.backbone && !o.pretrained) throw new Error('this model reads a pretrained backbone: pass --backbone');
+  if (o.pretrained && !cfg.backbone) throw new Error('--backbone given, but the model being resumed or warm-started has kestrel\'s own backbone');
+  const feed = backbone && o.pretrained ? await featureFeed(o, o.pretrained, backbone, data, cfg, log) : pixelFeed(o, data);
+  backbone?.dispose();
   log(`parameters: ${model.countParams()}`);
   const enc = new TargetEncoder(cfg);
   // In table order whatever the order asked for, so the summed loss is the same float either way.
   const trained = HEADS.filter((h) => o.heads.includes(h)).map((h) => [h, bindHead(h, cfg)] as const);
-  const S = cfg.inputSize;
   const stepsPerEpoch = Math.floor(data.count / o.batch);
   if (stepsPerEpoch < 1) throw new Error(`batch ${o.batch} is larger than the ${data.count} training images`);
   const totalSteps = stepsPerEpoch * o.epochs;
@@ -183,7 +213,7 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
   const trainingInfo = (): Record<string, unknown> => ({
     data: o.data, split: 'train', images: data.count, seed: o.seed, command: o.command, heads: o.heads, initFrom: o.initFrom ?? null,
     epochs: o.epochs, batch: o.batch, lr: o.lr, steps: state.step, totalSteps, epochsDone: state.epoch,
-    augment: o.augment, clipNorm: o.clipNorm, parameters: model.countParams(), trainingSeconds: Math.round(state.elapsedSeconds),
+    augment: o.augment, clipNorm: o.clipNorm, pretrained: feed.info, parameters: model.countParams(), trainingSeconds: Math.round(state.elapsedSeconds),
     finalLoss: state.lossHistory.at(-1)?.loss ?? null, lossHistory: state.lossHistory,
   });
   const checkpoint = async (): Promise<void> => {
@@ -192,7 +222,6 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
     await saveTensors(join(ckDir, 'optimizer'), await optimizer.getWeights());
     await writeFile(join(ckDir, 'state.json'), JSON.stringify(state));
   };
-  const batchPixels = new Uint8Array(o.batch * S * S * 3);
   const t0 = Date.now();
   const startElapsed = state.elapsedSeconds;
   let lastCk = state.step;
@@ -205,17 +234,7 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
     for (let bi = inEpoch; bi < stepsPerEpoch && state.step < totalSteps; bi++) {
       const ts = Date.now();
       const ra = mulberry32(o.seed * 7919 + state.step);
-      const gts = [];
-      for (let k = 0; k < o.batch; k++) {
-        const idx = order[bi * o.batch + k];
-        const src = data.pixels.subarray(idx * S * S * 3, (idx + 1) * S * S * 3);
-        const dst = batchPixels.subarray(k * S * S * 3, (k + 1) * S * S * 3);
-        if (o.augment) gts.push(augment(src, data.gts[idx], S, o.augment, ra, dst));
-        else {
-          dst.set(src);
-          gts.push(data.gts[idx]);
-        }
-      }
+      const gts = feed.fill(Array.from({ length: o.batch }, (_, k) => order[bi * o.batch + k]), ra);
       const t = enc.encode(gts);
       const elapsed = startElapsed + (Date.now() - t0) / 1000;
       const progress = Math.max((state.step - warmup) / Math.max(1, totalSteps - warmup), o.maxSeconds > 0 ? elapsed / o.maxSeconds : 0);
@@ -225,8 +244,7 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
       const partsOut: Record<string, number> = {};
       const partTensors: Record<string, tf.Scalar> = {};
       const { value, grads } = tf.variableGrads(() => {
-        const x = normalizeInput(tf.tensor4d(batchPixels, [o.batch, S, S, 3], 'int32'));
-        const outs = model.apply(x, { training: true }) as tf.Tensor[];
+        const outs = model.apply(feed.inputs(), { training: true }) as tf.Tensor[];
         const h = gatherHeads(cfg, outs);
         const losses: tf.Scalar[] = [];
         for (const [head, bound] of trained) {
@@ -265,3 +283,76 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
 }
 
 export { DEFAULT_AUGMENT };
+
+/** Where a step's network inputs come from: one image batch (kestrel's CNN) or cached backbone features. */
+interface Feed {
+  /** Fills the next batch with these training images; returns their (augmented) ground truths. */
+  fill(images: number[], r: () => number): GroundTruth[];
+  /** The filled batch as network inputs, created inside the caller's tidy. */
+  inputs(): tf.Tensor | tf.Tensor[];
+  info: Record<string, unknown> | null;
+}
+
+function pixelFeed(o: TrainOptions, data: LoadedSplit): Feed {
+  const S = data.size;
+  const pixels = new Uint8Array(o.batch * S * S * 3);
+  return {
+    fill(images, r) {
+      return images.map((idx, k) => {
+        const src = data.pixels.subarray(idx * S * S * 3, (idx + 1) * S * S * 3);
+        const dst = pixels.subarray(k * S * S * 3, (k + 1) * S * S * 3);
+        if (o.augment) return augment(src, data.gts[idx], S, o.augment, r, dst);
+        dst.set(src);
+        return data.gts[idx];
+      });
+    },
+    inputs: () => normalizeInput(tf.tensor4d(pixels, [o.batch, S, S, 3], 'int32')),
+    info: null,
+  };
+}
+
+/**
+ * Every (image, view) through the frozen backbone once, into the cache; steps then read features. A view's
+ * augmentation is a function of (seed, image, view) alone, so its boxes are recomputed rather than stored.
+ */
+async function featureFeed(o: TrainOptions, p: PretrainedOptions, backbone: NanoDetFeatures, data: LoadedSplit, cfg: DetectorConfig, log: (line: string) => void): Promise<Feed> {
+  const S = data.size;
+  const views = o.augment ? Math.max(1, p.views) : 1;
+  const cache = new FeatureCache(p.cacheDir, { data: resolve(o.data), backbone: cfg.backbone!.model, tap: p.tap, side: S, channels: backbone.channels, seed: o.seed, augment: o.augment });
+  const viewRandom = (image: number, view: number): (() => number) => mulberry32(o.seed * 1000003 + image * 64 + view);
+  const scratch = new Uint8Array(S * S * 3);
+  const view = (image: number, v: number, out: Uint8Array): GroundTruth => {
+    const src = data.pixels.subarray(image * S * S * 3, (image + 1) * S * S * 3);
+    if (v === 0) {
+      out.set(src);
+      return data.gts[image];
+    }
+    return augment(src, data.gts[image], S, o.augment!, viewRandom(image, v), out);
+  };
+  // A view's boxes come with its pixels; pairs already cached get theirs recomputed afterwards.
+  const gts: (GroundTruth | undefined)[][] = Array.from({ length: data.count }, (_, i) => Array.from({ length: views }, (_, v) => (v === 0 ? data.gts[i] : undefined)));
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < data.count; i++) for (let v = 0; v < views; v++) pairs.push([i, v]);
+  const t0 = Date.now();
+  const threads = p.threads ?? 1;
+  const computed = await cache.fill(backbone, pairs, (i, v, out) => void (gts[i][v] = view(i, v, out)), {
+    onDone: p.onExtract,
+    threads: threads > 1 ? { count: threads, init: { backend: tf.getBackend(), backboneDir: resolve(p.dir), tap: p.tap } } : undefined,
+  });
+  const extractionSeconds = (Date.now() - t0) / 1000;
+  log(`features: ${computed} of ${pairs.length} (image, view) pairs computed in ${extractionSeconds.toFixed(0)} s, the rest read from ${p.cacheDir}`);
+  for (const [i, v] of pairs) gts[i][v] ??= view(i, v, scratch);
+  const bufs = cache.lengths.map((len) => new Float32Array(o.batch * len));
+  const side = (s: number): number => Math.ceil(S / s);
+  return {
+    fill(images, r) {
+      return images.map((idx, k) => {
+        const v = views > 1 ? Math.floor(r() * views) : 0;
+        cache.read(idx, v, bufs, k);
+        return gts[idx][v]!;
+      });
+    },
+    inputs: () => bufs.map((b, m) => tf.tensor4d(b, [o.batch, side(FEATURE_STRIDES[m]), side(FEATURE_STRIDES[m]), backbone.channels])),
+    info: { backbone: cfg.backbone, adapter: cfg.adapter, views, cache: p.cacheDir, extractedPairs: computed, threads, extractionSeconds: Math.round(extractionSeconds) },
+  };
+}

@@ -22,3 +22,16 @@ test('fastConv2d: value and both gradients match tf.conv2d (strides 1 and 2, ker
     tf.dispose([x, w, ...ref, ...got, v1, v2]);
   }
 });
+
+test('fastConv2d on frozen input: the filter gradient is unchanged and no input gradient is computed', async () => {
+  await initBackend();
+  const x = tf.randomNormal([2, 8, 8, 5], 0, 1, 'float32', 5) as tf.Tensor4D;
+  const w = tf.randomNormal([3, 3, 5, 4], 0, 1, 'float32', 6) as tf.Tensor4D;
+  const loss = (frozen: boolean) => (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(fastConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, !frozen)));
+  const ref = tf.grads(loss(false))([x, w]);
+  const got = tf.grads(loss(true))([x, w]);
+  assert.ok(tf.max(tf.abs(tf.sub(got[1], ref[1]))).dataSync()[0] < 1e-4);
+  assert.equal(tf.max(tf.abs(got[0])).dataSync()[0], 0);
+  assert.ok(tf.max(tf.abs(ref[0])).dataSync()[0] > 0);
+  tf.dispose([x, w, ...ref, ...got]);
+});

@@ -29,7 +29,7 @@ test('dataset reader: class names from classes.txt or data.yaml, missing folders
     assert.deepEqual(await readClassNames(root), ['cat', 'dog']);
     await writeFile(join(root, 'data.yaml'), "names: ['cat', 'dog', 'eel']\n");
     assert.deepEqual(await readClassNames(root), ['cat', 'dog', 'eel']);
-    await assert.rejects(readYoloSplit(root, 'train'), /images[/\\]train: no such split folder/);
+    await assert.rejects(readYoloSplit(root, 'train'), /images[/\\]train \(or .*train[/\\]images\): no such split folder/);
     await mkdir(join(root, 'images', 'train'), { recursive: true });
     await mkdir(join(root, 'labels', 'train'), { recursive: true });
     await writeFile(join(root, 'images', 'train', 'a.png'), '');
@@ -40,6 +40,13 @@ test('dataset reader: class names from classes.txt or data.yaml, missing folders
     assert.equal(ds.items[1].boxes.length, 0, 'a missing label file means no objects');
     await writeFile(join(root, 'labels', 'train', 'b.txt'), '0 0.5 0.5 0.5 0.5\n5 0.5 0.5 0.5 0.5\n');
     await assert.rejects(readYoloSplit(root, 'train'), /labels[/\\]train[/\\]b\.txt:2: class id 5 outside 0\.\.2/);
+    // Roboflow's export puts each split's images and labels under the split's own folder.
+    await mkdir(join(root, 'valid', 'images'), { recursive: true });
+    await mkdir(join(root, 'valid', 'labels'), { recursive: true });
+    await writeFile(join(root, 'valid', 'images', 'c.jpg'), '');
+    await writeFile(join(root, 'valid', 'labels', 'c.txt'), '2 0.25 0.25 0.5 0.5\n');
+    const valid = await readYoloSplit(root, 'valid');
+    assert.deepEqual(valid.items.map((i) => [i.image, i.label, i.boxes[0].classId]), [[join(root, 'valid', 'images', 'c.jpg'), join(root, 'valid', 'labels', 'c.txt'), 2]]);
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -1,0 +1,103 @@
+// NanoDet-g's pretrained layers as a frozen backbone for kestrel's own heads (transfer learning): the COCO
+// model's values just before its detection head, per level, channels-last.
+//
+// Two taps are offered. 'pan' is the PAN neck's output, the features every level's head reads; 'tower' is one
+// step later, after the head's own 3×3 convolution, i.e. the input of NanoDet's final 1×1 classifier. They
+// are found by walking back from those classifiers, so no graph node name is written down here.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { tf } from '../../runtime/backend.js';
+import { manifestSchema } from '../../runtime/manifest.js';
+import { packageRoot } from '../../package-root.js';
+import type { GraphNode } from './graph.js';
+import { readGraphArtifacts, openGraphModel } from './graph.js';
+import { nanodetConfigSchema, type NanoDetConfig } from './loader.js';
+import { COCO_LABELS } from './labels.js';
+import { nanodetInput } from './model.js';
+import { NanoDetNetwork } from './network.js';
+
+export type FeatureTap = 'pan' | 'tower';
+
+const source = (n: GraphNode, byName: Map<string, GraphNode>): GraphNode | undefined => byName.get((n.input?.[0] ?? '').replace(/:\d+$/, ''));
+
+/**
+ * Per level, the node whose value the tap returns. The head's classifiers are the 1×1 convolutions with
+ * one output per class and box bin; behind each sits the tower's LeakyRelu (relabelled by transposes), and
+ * behind the tower's convolution its padded input, the PAN output.
+ */
+export function findTaps(nodes: readonly GraphNode[], filterShape: (name: string) => number[] | undefined, outputsPerCell: number, tap: FeatureTap): string[] {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const skip = (n: GraphNode | undefined, ops: string[]): GraphNode | undefined => {
+    let cur = n;
+    while (cur && ops.includes(cur.op)) cur = source(cur, byName);
+    return cur;
+  };
+  const classifiers = nodes.filter((n) => {
+    const shape = n.op === 'Conv2D' ? filterShape(n.input?.[1] ?? '') : undefined;
+    return shape !== undefined && shape[0] === 1 && shape[1] === 1 && shape[3] === outputsPerCell;
+  });
+  if (classifiers.length !== 3) throw new Error(`nanodet: expected 3 head classifiers, found ${classifiers.length}`);
+  return classifiers.map((c) => {
+    const act = skip(source(c, byName), ['Transpose']);
+    if (act?.op !== 'LeakyRelu') throw new Error(`nanodet: ${c.name} does not read a LeakyRelu`);
+    if (tap === 'tower') return act.name;
+    const conv = skip(source(act, byName), ['Transpose', 'Add', 'BiasAdd']);
+    if (conv?.op !== 'Conv2D') throw new Error(`nanodet: no tower convolution behind ${act.name}`);
+    const pan = skip(source(conv, byName), ['Transpose', 'Pad']);
+    if (!pan) throw new Error(`nanodet: no input behind ${conv.name}`);
+    return pan.name;
+  });
+}
+
+/** Where a backbone named in a detector config lives: beside the detector's folder, else the package's models/. */
+export function backboneDir(name: string, besideDir: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new Error(`backbone "${name}" must be a model folder name`);
+  const candidates = [resolve(besideDir, '..', name), join(packageRoot(), 'models', name)];
+  const dir = candidates.find((d) => existsSync(join(d, 'manifest.json')));
+  if (!dir) throw new Error(`backbone model "${name}" not found (looked in ${candidates.join(', ')})`);
+  return dir;
+}
+
+export class NanoDetFeatures {
+  private constructor(
+    private readonly network: NanoDetNetwork,
+    private readonly cfg: NanoDetConfig,
+    private readonly dispose_: () => void,
+    readonly channels: number,
+  ) {}
+
+  static async open(dir: string, tap: FeatureTap): Promise<NanoDetFeatures> {
+    const manifest = manifestSchema.parse(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
+    const cfg = nanodetConfigSchema.parse(manifest.config);
+    const root = resolve(dir);
+    const artifacts = await readGraphArtifacts(resolve(root, cfg.graph));
+    const graph = await openGraphModel(artifacts);
+    try {
+      const classes = (manifest.labels ?? COCO_LABELS).length;
+      const taps = findTaps(artifacts.topology.node, (n) => graph.weights[n]?.[0]?.shape, classes + 4 * (cfg.regMax + 1), tap);
+      const network = new NanoDetNetwork(artifacts.topology.node, graph.weights, classes, 4 * (cfg.regMax + 1), cfg.graphSize, taps);
+      const probe = tf.zeros([1, 64, 64, 3]) as tf.Tensor4D;
+      const out = network.features(probe);
+      const channels = out[0].shape[3];
+      tf.dispose([probe, ...out]);
+      return new NanoDetFeatures(network, cfg, () => graph.dispose(), channels);
+    } catch (err) {
+      graph.dispose();
+      throw err;
+    }
+  }
+
+  /** RGB values [batch, side, side, 3] → the tapped maps in stride order (8, 16, 32). */
+  extract(pixels: Uint8Array | Float32Array, batch: number, side: number): tf.Tensor4D[] {
+    const x = nanodetInput(pixels, batch, side, this.cfg);
+    try {
+      return this.network.features(x).sort((a, b) => b.shape[1] - a.shape[1]);
+    } finally {
+      x.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.dispose_();
+  }
+}

@@ -1,0 +1,74 @@
+// Heads on NanoDet's frozen COCO features: features are computed once per (image, view) and cached, the
+// heads train on them, resume reads the cache, and the written folder loads with its backbone and predicts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, readFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tf, initBackend } from '../../../src/runtime/backend.js';
+import { writeScenes } from '../../../src/vision/datasets/scenes.js';
+import { DEFAULT_AUGMENT, train, type TrainOptions } from '../../../src/vision/train/trainer.js';
+import { manifestSchema } from '../../../src/runtime/manifest.js';
+import { loaderFor } from '../../../src/runtime/loaders.js';
+import { detectorConfigSchema } from '../../../src/vision/detector/config.js';
+import { fakeFmnist } from '../datasets/fake-fmnist.js';
+
+test('heads train on cached frozen COCO features, resume from the cache, and the folder serves with its backbone', async () => {
+  await initBackend();
+  const root = await mkdtemp(join(tmpdir(), 'kestrel-pretrained-'));
+  try {
+    const data = join(root, 'data');
+    const out = join(root, 'models', 'tiny-coco');
+    const cacheDir = join(root, 'cache');
+    const src = fakeFmnist(60);
+    await writeScenes(src, src, data, { seed: 2, size: 64, counts: { train: 8, val: 0, test: 2 } });
+    const losses: number[] = [];
+    const logs: string[] = [];
+    const opts: TrainOptions = {
+      data, out, name: 'tiny-coco', heads: ['yolo', 'ssd', 'sliding-window'], epochs: 12, batch: 4, lr: 0.01, seed: 3,
+      resume: false, limit: 0, checkpointEvery: 4, clipNorm: 10, augment: DEFAULT_AUGMENT, inputSize: 64, maxSeconds: 0, command: 'test',
+      pretrained: { dir: 'models/coco', tap: 'pan', adapter: { depth: 1, channels: 16 }, views: 2, cacheDir, threads: 2 },
+      onProgress: (p) => losses.push(p.stepLoss), log: (l) => logs.push(l),
+    };
+    const r = await train(opts);
+    r.model.dispose();
+    assert.equal(losses.length, 24);
+    const first = (losses[0] + losses[1]) / 2, last = (losses[22] + losses[23]) / 2;
+    assert.ok(last < 0.8 * first, `loss ${first.toFixed(3)} → ${last.toFixed(3)}`);
+    // Eight images, two views each (the image and one fixed augmentation), plus the key.
+    assert.equal((await readdir(cacheDir)).filter((f) => f.endsWith('.f16')).length, 16);
+    assert.ok(logs.some((l) => /features: 16 of 16/.test(l)), logs.join('\n'));
+
+    const manifest = manifestSchema.parse(JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')));
+    const cfg = detectorConfigSchema.parse(manifest.config);
+    assert.deepEqual(cfg.backbone, { family: 'nanodet', model: 'coco', tap: 'pan', channels: 128 });
+    assert.deepEqual(cfg.adapter, { depth: 1, channels: 16 });
+
+    // Resume reads every feature from the cache and continues the step count.
+    const more: number[] = [];
+    logs.length = 0;
+    const r2 = await train({ ...opts, epochs: 13, resume: true, onProgress: (p) => more.push(p.stepLoss) });
+    r2.model.dispose();
+    assert.equal(more.length, 2);
+    assert.ok(logs.some((l) => /features: 0 of 16/.test(l)), logs.join('\n'));
+    // A cache written for other settings is refused rather than read.
+    await assert.rejects(train({ ...opts, seed: 4, out: join(root, 'models', 'other') }), /feature cache .* was written for/);
+
+    // The folder lives in a models/ without coco: the backbone is found in the package's models/.
+    const model = await (await loaderFor(manifest))(manifest, out);
+    assert.equal(model.kind, 'detector');
+    if (model.kind !== 'detector') return;
+    const px = new Uint8Array(2 * 64 * 64 * 3).map((_, i) => (i * 31) % 251);
+    await model.predict(px, 2, 'ssd');
+    const before = tf.memory().numTensors;
+    for (const head of ['yolo', 'ssd', 'sliding-window']) {
+      const c = await model.predict(px, 2, head, { scoreThreshold: 0.01 });
+      assert.equal(c.length, 2);
+      for (const k of c) assert.equal(k.boxes.length, 4 * k.scores.length);
+    }
+    assert.equal(tf.memory().numTensors, before, 'predict leaks no tensors');
+    model.dispose();
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
