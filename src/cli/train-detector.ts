@@ -12,8 +12,10 @@ import { numberOption, requiredFlags } from './options.js';
 
 export const HELP = `usage: kestrel train detector --data DIR --out models/NAME [--head all|sliding-window|yolo|ssd] [options]
 
-Trains the CNN backbone jointly with the chosen heads (default: all three, summed losses) on a dataset in
-the YOLO layout (images/train, labels/train, classes.txt or data.yaml). YOLO anchors come from k-means on
+Trains the CNN backbone jointly with the chosen heads (default: all three, summed losses), or with
+--backbone the heads alone on a pretrained model's frozen features, on a dataset in the YOLO layout
+(images/train + labels/train, or Roboflow's train/images + train/labels; classes.txt or data.yaml); the
+steps for your own data: docs/custom-models.md. YOLO anchors come from k-means on
 the training boxes. Every checkpoint leaves a complete model folder (manifest.json, model.json,
 weights.bin, metrics.json) plus optimizer state for --resume.
 
