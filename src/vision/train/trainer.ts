@@ -197,11 +197,22 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
   const data = await loadSplit(ds, o.inputSize);
   const optimizer = tf.train.adam(o.lr);
   const backbone = o.pretrained ? await NanoDetFeatures.open(o.pretrained.dir, o.pretrained.tap) : undefined;
-  const { cfg, model, state } = await startingPoint(o, backbone, ds.classes.length, data, optimizer, log);
-  if (cfg.backbone && !o.pretrained) throw new Error('this model reads a pretrained backbone: pass --backbone');
-  if (o.pretrained && !cfg.backbone) throw new Error('--backbone given, but the model being resumed or warm-started has kestrel\'s own backbone');
-  const feed = backbone && o.pretrained ? await featureFeed(o, o.pretrained, backbone, data, cfg, log) : pixelFeed(o, data);
-  backbone?.dispose();
+  let feed: Feed;
+  let started: Awaited<ReturnType<typeof startingPoint>>;
+  try {
+    started = await startingPoint(o, backbone, ds.classes.length, data, optimizer, log);
+    const c = started.cfg;
+    if (c.backbone && !o.pretrained) throw new Error('this model reads a pretrained backbone: pass --backbone');
+    if (o.pretrained && !c.backbone) throw new Error('--backbone given, but the model being resumed or warm-started has kestrel\'s own backbone');
+    if (o.pretrained && c.backbone && (c.backbone.tap !== o.pretrained.tap || c.backbone.model !== basename(resolve(o.pretrained.dir)))) {
+      throw new Error(`the model reads ${c.backbone.model}'s ${c.backbone.tap} features; pass --backbone ${c.backbone.model} --tap ${c.backbone.tap}`);
+    }
+    feed = backbone && o.pretrained ? await featureFeed(o, o.pretrained, backbone, data, c, log) : pixelFeed(o, data);
+  } finally {
+    // The backbone is needed only to fill the cache; steps read features.
+    backbone?.dispose();
+  }
+  const { cfg, model, state } = started;
   log(`parameters: ${model.countParams()}`);
   const enc = new TargetEncoder(cfg);
   // In table order whatever the order asked for, so the summed loss is the same float either way.

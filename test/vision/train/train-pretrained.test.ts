@@ -51,6 +51,8 @@ test('heads train on cached frozen COCO features, resume from the cache, and the
     r2.model.dispose();
     assert.equal(more.length, 2);
     assert.ok(logs.some((l) => /features: 0 of 16/.test(l)), logs.join('\n'));
+    // Resuming with other features than the model was trained on is refused.
+    await assert.rejects(train({ ...opts, epochs: 13, resume: true, pretrained: { ...opts.pretrained!, tap: 'tower' } }), /reads coco's pan features; pass --backbone coco --tap pan/);
     // A cache written for other settings is refused rather than read.
     await assert.rejects(train({ ...opts, seed: 4, out: join(root, 'models', 'other') }), /feature cache .* was written for/);
 
