@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { initBackend } from '../runtime/backend.js';
 import { HEADS, type HeadName } from '../vision/detector/config.js';
+import { FEATURE_TAPS, type FeatureTap } from '../vision/nanodet/features.js';
 import { existsSync } from 'node:fs';
 import { manifestSchema } from '../runtime/manifest.js';
 import { availableParallelism } from 'node:os';
@@ -38,7 +39,9 @@ weights.bin, metrics.json) plus optimizer state for --resume.
   --backbone NAME|DIR  train on a pretrained backbone's frozen features instead of kestrel's own CNN:
                        a model folder (under models/ or a path); 'coco' is NanoDet-g. Its features are
                        computed once per image and view and cached; then only the heads train
-  --tap pan|tower      which features: the COCO model's PAN neck output (default) or its head tower's
+  --tap backbone|pan|tower
+                       which features: the COCO model's backbone stage outputs before its neck (default;
+                       128, 256 and 512 channels), its PAN neck output, or its head tower's (128 each)
   --adapter-depth N    trainable 3×3 conv layers on each feature map before the heads (default 1)
   --adapter-channels N their width (default 128)
   --views N            cached views per image with augmentation on: the image plus N−1 fixed
@@ -76,11 +79,11 @@ export async function run(argv: string[]): Promise<number> {
   if (values.backbone !== undefined) {
     const dir = existsSync(join(values.backbone, 'manifest.json')) ? values.backbone : join('models', values.backbone);
     if (!existsSync(join(dir, 'manifest.json'))) throw new Error(`--backbone: no model at ${dir}`);
-    const tap = values.tap ?? 'pan';
-    if (tap !== 'pan' && tap !== 'tower') throw new Error(`--tap must be pan or tower, got "${tap}"`);
+    const tap = values.tap ?? 'backbone';
+    if (!(FEATURE_TAPS as readonly string[]).includes(tap)) throw new Error(`--tap must be one of ${FEATURE_TAPS.join(', ')}, got "${tap}"`);
     pretrained = {
       dir,
-      tap,
+      tap: tap as FeatureTap,
       adapter: { depth: num(values['adapter-depth'], 'adapter-depth', 1), channels: num(values['adapter-channels'], 'adapter-channels', 128) },
       views: num(values.views, 'views', 2) || 1,
       cacheDir: values.cache ?? join(req.out, 'checkpoint', 'features'),

@@ -43,6 +43,7 @@ test('custom model walk-through: Roboflow layout → train on the COCO backbone 
     await rm(join(data, 'labels'), { recursive: true });
 
     const out = join(root, 'models', 'shop-items');
+    await assert.rejects(trainDetector(['--data', data, '--out', out, '--backbone', 'coco', '--tap', 'neck']), /--tap must be one of backbone, pan, tower, got "neck"/);
     const argv = ['--data', data, '--out', out, '--backbone', 'coco', '--size', '64', '--epochs', '4', '--batch', '4', '--adapter-channels', '16', '--threads', '1', '--checkpoint-every', '2', '--quiet'];
     // A budget of ~0 minutes stops after the first step with a checkpoint, as an interrupted run would.
     const first = await captured(() => trainDetector([...argv, '--max-minutes', '0.00001']));
@@ -56,6 +57,9 @@ test('custom model walk-through: Roboflow layout → train on the COCO backbone 
     assert.match(resumed.out, /step 8\/8 .*ETA 0m0s/);
     const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')) as { training: { steps: number } };
     assert.equal(metrics.training.steps, 8);
+    // Without --tap, the backbone's own stage outputs are read (the trials in docs/results.md chose them).
+    const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')) as { config: { backbone: unknown } };
+    assert.deepEqual(manifest.config.backbone, { family: 'nanodet', model: 'coco', tap: 'backbone', channels: [128, 256, 512] });
 
     const ev = await captured(() => evalDetector(['--model', out, '--data', data, '--split', 'valid', '--head', 'all', '--json']));
     assert.equal(ev.code, 0);

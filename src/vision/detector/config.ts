@@ -1,6 +1,7 @@
 // Everything needed to rebuild a kestrel detector's network and decode its heads; stored in the manifest's
 // config so that a model folder is self-describing.
 import { z } from 'zod';
+import { FEATURE_TAPS } from '../nanodet/features.js';
 import { regionClassifierSchema } from '../region-classifier/config.js';
 import { slidingWindowConfigSchema } from '../heads/sliding-window/config.js';
 import { ssdConfigSchema } from '../heads/ssd/config.js';
@@ -10,11 +11,17 @@ export const pretrainedBackboneSchema = z.object({
   family: z.literal('nanodet'),
   /** Model folder name, looked up beside the detector's folder, then in the package's models/. */
   model: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
-  tap: z.enum(['pan', 'tower']),
-  /** Channels of each tapped map. */
-  channels: z.number().int().positive(),
+  tap: z.enum(FEATURE_TAPS),
+  /** Channels of the tapped maps: one number when the three levels agree, else one per stride (8, 16, 32). */
+  channels: z.union([z.number().int().positive(), z.array(z.number().int().positive()).length(3)]),
 });
 export type PretrainedBackbone = z.infer<typeof pretrainedBackboneSchema>;
+
+/** Channels per stride (8, 16, 32) of a pretrained backbone's maps. */
+export const tapChannels = (b: PretrainedBackbone): number[] => (typeof b.channels === 'number' ? [b.channels, b.channels, b.channels] : [...b.channels]);
+
+/** The config's form of per-stride channels: one number when they agree (as older models store it). */
+export const channelsField = (c: readonly number[]): number | number[] => (c.every((x) => x === c[0]) ? c[0] : [...c]);
 
 export const detectorConfigSchema = z.object({
   architecture: z.literal('kestrel').default('kestrel'),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Manifest } from '../../runtime/manifest.js';
 import type { ModelLoader } from '../../runtime/models.js';
 import { tf } from '../../runtime/backend.js';
-import { detectorConfigSchema } from './config.js';
+import { detectorConfigSchema, tapChannels } from './config.js';
 import { KestrelDetector } from './model.js';
 import { diskLoader } from './weights-io.js';
 import { outputLayout } from './network.js';
@@ -42,7 +42,8 @@ export const loadKestrelDetector: ModelLoader = async (manifest: Manifest, dir: 
   if (cfg.backbone) {
     try {
       backbone = await NanoDetFeatures.open(backboneDir(cfg.backbone.model, dir), cfg.backbone.tap);
-      if (backbone.channels !== cfg.backbone.channels) throw new Error(`its ${cfg.backbone.tap} features have ${backbone.channels} channels, the config says ${cfg.backbone.channels}`);
+      const want = tapChannels(cfg.backbone);
+      if (backbone.channels.some((c, i) => c !== want[i])) throw new Error(`its ${cfg.backbone.tap} features have ${backbone.channels.join('/')} channels, the config says ${want.join('/')}`);
     } catch (e) {
       backbone?.dispose();
       net.dispose();

@@ -3,7 +3,7 @@
 import { tf } from '../../runtime/backend.js';
 import { buildBackbone, convBnRelu } from '../backbone/backbone.js';
 import { FastConv2D } from '../backbone/fast-conv.js';
-import type { DetectorConfig } from './config.js';
+import { tapChannels, type DetectorConfig } from './config.js';
 import { HEAD_TABLE, HEADS, headOutputs, type HeadName } from '../heads/index.js';
 
 type Sym = tf.SymbolicTensor;
@@ -30,9 +30,9 @@ export function buildNetwork(cfg: DetectorConfig, opts: { flexibleInput?: boolea
   let inputs: Sym[];
   let byStride: Record<number, Sym>;
   if (cfg.backbone) {
-    const c = cfg.backbone.channels;
+    const c = tapChannels(cfg.backbone);
     const at = (s: number): number | null => (side === null ? null : Math.ceil(side / s));
-    inputs = [8, 16, 32].map((s) => tf.input({ shape: [at(s), at(s), c], name: `features_s${s}` }));
+    inputs = [8, 16, 32].map((s, i) => tf.input({ shape: [at(s), at(s), c[i]], name: `features_s${s}` }));
     byStride = Object.fromEntries([8, 16, 32].map((s, i) => {
       let x = inputs[i];
       // The frozen features need no gradient: only the first layer reading them is told so.

@@ -1,9 +1,11 @@
 // NanoDet-g's pretrained layers as a frozen backbone for kestrel's own heads (transfer learning): the COCO
 // model's values just before its detection head, per level, channels-last.
 //
-// Two taps are offered. 'pan' is the PAN neck's output, the features every level's head reads; 'tower' is one
-// step later, after the head's own 3×3 convolution, i.e. the input of NanoDet's final 1×1 classifier. They
-// are found by walking back from those classifiers, so no graph node name is written down here.
+// Three taps are offered. 'pan' is the PAN neck's output, the features every level's head reads; 'tower' is one
+// step later, after the head's own 3×3 convolution, i.e. the input of NanoDet's final 1×1 classifier;
+// 'backbone' is one step earlier, the backbone's stage outputs before the neck's 1×1 lateral convolutions
+// squeeze them to 128 channels (128, 256 and 512 channels here). They are found by walking back from those
+// classifiers, so no graph node name is written down here.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tf } from '../../runtime/backend.js';
@@ -16,7 +18,8 @@ import { COCO_LABELS } from './labels.js';
 import { nanodetInput } from './model.js';
 import { NanoDetNetwork } from './network.js';
 
-export type FeatureTap = 'pan' | 'tower';
+export const FEATURE_TAPS = ['backbone', 'pan', 'tower'] as const;
+export type FeatureTap = (typeof FEATURE_TAPS)[number];
 
 const source = (n: GraphNode, byName: Map<string, GraphNode>): GraphNode | undefined => byName.get((n.input?.[0] ?? '').replace(/:\d+$/, ''));
 
@@ -45,8 +48,30 @@ export function findTaps(nodes: readonly GraphNode[], filterShape: (name: string
     if (conv?.op !== 'Conv2D') throw new Error(`nanodet: no tower convolution behind ${act.name}`);
     const pan = skip(source(conv, byName), ['Transpose', 'Pad']);
     if (!pan) throw new Error(`nanodet: no input behind ${conv.name}`);
-    return pan.name;
+    if (tap === 'pan') return pan.name;
+    const lateral = lateralConv(pan, byName);
+    const stage = skip(source(lateral, byName), ['Transpose', 'Pad']);
+    if (!stage) throw new Error(`nanodet: no input behind ${lateral.name}`);
+    return stage.name;
   });
+}
+
+/**
+ * The neck's own 1×1 convolution on this level's backbone output: the one convolution reached from the PAN
+ * output through sums and transposes alone, since the other levels' contributions arrive through resizes.
+ */
+function lateralConv(pan: GraphNode, byName: Map<string, GraphNode>): GraphNode {
+  const found: GraphNode[] = [];
+  const seen = new Set<string>();
+  const walk = (n: GraphNode | undefined): void => {
+    if (!n || seen.has(n.name)) return;
+    seen.add(n.name);
+    if (n.op === 'Conv2D') found.push(n);
+    else if (['Add', 'AddV2', 'BiasAdd', 'Transpose'].includes(n.op)) for (const i of n.input ?? []) walk(byName.get(i.replace(/:\d+$/, '')));
+  };
+  walk(pan);
+  if (found.length !== 1) throw new Error(`nanodet: expected one lateral convolution behind ${pan.name}, found ${found.length}`);
+  return found[0];
 }
 
 /** Where a backbone named in a detector config lives: beside the detector's folder, else the package's models/. */
@@ -63,7 +88,8 @@ export class NanoDetFeatures {
     private readonly network: NanoDetNetwork,
     private readonly cfg: NanoDetConfig,
     private readonly dispose_: () => void,
-    readonly channels: number,
+    /** Channels of each tapped map, in stride order (8, 16, 32). */
+    readonly channels: readonly number[],
   ) {}
 
   static async open(dir: string, tap: FeatureTap): Promise<NanoDetFeatures> {
@@ -77,8 +103,8 @@ export class NanoDetFeatures {
       const taps = findTaps(artifacts.topology.node, (n) => graph.weights[n]?.[0]?.shape, classes + 4 * (cfg.regMax + 1), tap);
       const network = new NanoDetNetwork(artifacts.topology.node, graph.weights, classes, 4 * (cfg.regMax + 1), cfg.graphSize, taps);
       const probe = tf.zeros([1, 64, 64, 3]) as tf.Tensor4D;
-      const out = network.features(probe);
-      const channels = out[0].shape[3];
+      const out = network.features(probe).sort((a, b) => b.shape[1] - a.shape[1]);
+      const channels = out.map((t) => t.shape[3]);
       tf.dispose([probe, ...out]);
       return new NanoDetFeatures(network, cfg, () => graph.dispose(), channels);
     } catch (err) {

@@ -46,7 +46,8 @@ export interface FeatureCacheKey {
   backbone: string;
   tap: string;
   side: number;
-  channels: number;
+  /** Per stride (8, 16, 32), or one number for all three. */
+  channels: number | number[];
   seed: number;
   augment: unknown;
 }
@@ -61,7 +62,7 @@ export class FeatureCache {
     readonly dir: string,
     readonly key: FeatureCacheKey,
   ) {
-    this.lengths = FEATURE_STRIDES.map((s) => Math.ceil(key.side / s) ** 2 * key.channels);
+    this.lengths = FEATURE_STRIDES.map((s, i) => Math.ceil(key.side / s) ** 2 * (typeof key.channels === 'number' ? key.channels : key.channels[i]));
     this.total = this.lengths.reduce((a, b) => a + b, 0);
     this.half = new Uint16Array(this.total);
     mkdirSync(dir, { recursive: true });

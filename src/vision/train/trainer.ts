@@ -6,7 +6,7 @@ import { basename, join, resolve } from 'node:path';
 import { tf } from '../../runtime/backend.js';
 import { mulberry32 } from '../../runtime/random.js';
 import { readYoloSplit } from '../datasets/yolo-layout.js';
-import { defaultConfig, detectorConfigSchema, type DetectorConfig, type HeadName } from '../detector/config.js';
+import { channelsField, defaultConfig, detectorConfigSchema, type DetectorConfig, type HeadName } from '../detector/config.js';
 import { buildNetwork, gatherHeads, normalizeInput } from '../detector/network.js';
 import { diskLoader, diskSaver, loadTensors, saveTensors } from '../detector/weights-io.js';
 import { bindHead, fitHeadsToData, HEAD_TABLE, HEADS } from '../heads/index.js';
@@ -168,7 +168,7 @@ async function startingPoint(
   } else {
     let base = defaultConfig(numClasses, o.inputSize);
     if (o.pretrained && backbone) {
-      base = { ...base, backbone: { family: 'nanodet', model: basename(resolve(o.pretrained.dir)), tap: o.pretrained.tap, channels: backbone.channels }, adapter: o.pretrained.adapter };
+      base = { ...base, backbone: { family: 'nanodet', model: basename(resolve(o.pretrained.dir)), tap: o.pretrained.tap, channels: channelsField(backbone.channels) }, adapter: o.pretrained.adapter };
     }
     const fit = fitHeadsToData(base, data.gts, o.seed);
     cfg = fit.cfg;
@@ -329,7 +329,7 @@ function pixelFeed(o: TrainOptions, data: LoadedSplit): Feed {
 async function featureFeed(o: TrainOptions, p: PretrainedOptions, backbone: NanoDetFeatures, data: LoadedSplit, cfg: DetectorConfig, log: (line: string) => void): Promise<Feed> {
   const S = data.size;
   const views = o.augment ? Math.max(1, p.views) : 1;
-  const cache = new FeatureCache(p.cacheDir, { data: resolve(o.data), backbone: cfg.backbone!.model, tap: p.tap, side: S, channels: backbone.channels, seed: o.seed, augment: o.augment });
+  const cache = new FeatureCache(p.cacheDir, { data: resolve(o.data), backbone: cfg.backbone!.model, tap: p.tap, side: S, channels: channelsField(backbone.channels), seed: o.seed, augment: o.augment });
   const viewRandom = (image: number, view: number): (() => number) => mulberry32(o.seed * 1000003 + image * 64 + view);
   const scratch = new Uint8Array(S * S * 3);
   const view = (image: number, v: number, out: Uint8Array): GroundTruth => {
@@ -363,7 +363,7 @@ async function featureFeed(o: TrainOptions, p: PretrainedOptions, backbone: Nano
         return gts[idx][v]!;
       });
     },
-    inputs: () => bufs.map((b, m) => tf.tensor4d(b, [o.batch, side(FEATURE_STRIDES[m]), side(FEATURE_STRIDES[m]), backbone.channels])),
+    inputs: () => bufs.map((b, m) => tf.tensor4d(b, [o.batch, side(FEATURE_STRIDES[m]), side(FEATURE_STRIDES[m]), backbone.channels[m]])),
     info: { backbone: cfg.backbone, adapter: cfg.adapter, views, cache: p.cacheDir, extractedPairs: computed, threads, extractionSeconds: Math.round(extractionSeconds) },
   };
 }

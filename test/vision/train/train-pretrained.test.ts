@@ -74,3 +74,33 @@ test('heads train on cached frozen COCO features, resume from the cache, and the
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('the backbone tap: maps of 128, 256 and 512 channels train, are written per stride, and load back', async () => {
+  await initBackend();
+  const root = await mkdtemp(join(tmpdir(), 'kestrel-pretrained-bb-'));
+  try {
+    const data = join(root, 'data');
+    const out = join(root, 'models', 'tiny-bb');
+    const src = fakeFmnist(40);
+    await writeScenes(src, src, data, { seed: 5, size: 64, counts: { train: 4, val: 0, test: 1 } });
+    const r = await train({
+      data, out, name: 'tiny-bb', heads: ['ssd'], epochs: 2, batch: 2, lr: 0.01, seed: 3,
+      resume: false, limit: 0, checkpointEvery: 100, clipNorm: 10, augment: DEFAULT_AUGMENT, inputSize: 64, maxSeconds: 0, command: 'test',
+      pretrained: { dir: 'models/coco', tap: 'backbone', adapter: { depth: 1, channels: 8 }, views: 1, cacheDir: join(root, 'cache'), threads: 1 },
+      log: () => {},
+    });
+    r.model.dispose();
+    const manifest = manifestSchema.parse(JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')));
+    const cfg = detectorConfigSchema.parse(manifest.config);
+    assert.deepEqual(cfg.backbone, { family: 'nanodet', model: 'coco', tap: 'backbone', channels: [128, 256, 512] });
+    const model = await (await loaderFor(manifest))(manifest, out);
+    assert.equal(model.kind, 'detector');
+    if (model.kind !== 'detector') return;
+    const px = new Uint8Array(64 * 64 * 3).fill(120);
+    const [c] = await model.predict(px, 1, 'ssd', { scoreThreshold: 0.01 });
+    assert.ok(c.scores.length > 0);
+    model.dispose();
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
