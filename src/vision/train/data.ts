@@ -13,6 +13,8 @@ export interface LoadedSplit {
   pixels: Uint8Array; // count × size × size × 3
   gts: GroundTruth[];
   classes: string[];
+  /** Each image's own width and height before the resize, so that sizes can be judged in its pixels. */
+  sourceSizes: [number, number][];
 }
 
 /** Decodes every image of a split to size×size RGB (stretching non-square images; fmnist-scenes are square). */
@@ -20,9 +22,13 @@ export async function loadSplit(ds: Dataset, size: number, onImage?: () => void)
   const n = ds.items.length;
   const pixels = new Uint8Array(n * size * size * 3);
   const gts: GroundTruth[] = new Array<GroundTruth>(n);
+  const sourceSizes: [number, number][] = new Array<[number, number]>(n);
   const one = async (i: number): Promise<void> => {
     const it = ds.items[i];
-    const { data, info } = await sharp(it.image).removeAlpha().resize(size, size, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+    const img = sharp(it.image);
+    const meta = await img.metadata();
+    sourceSizes[i] = [meta.width ?? size, meta.height ?? size];
+    const { data, info } = await img.removeAlpha().resize(size, size, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`${it.image}: expected RGB, got ${info.channels} channels`);
     pixels.set(data, i * size * size * 3);
     const boxes = new Float32Array(it.boxes.length * 4);
@@ -38,7 +44,7 @@ export async function loadSplit(ds: Dataset, size: number, onImage?: () => void)
   // A few decodes in flight: sharp works off the main thread, so they overlap.
   const inFlight = 8;
   for (let at = 0; at < n; at += inFlight) await Promise.all(Array.from({ length: Math.min(inFlight, n - at) }, (_, k) => one(at + k)));
-  return { size, count: n, pixels, gts, classes: ds.classes };
+  return { size, count: n, pixels, gts, classes: ds.classes, sourceSizes };
 }
 
 export interface AugmentOptions {

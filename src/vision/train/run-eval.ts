@@ -25,7 +25,11 @@ export interface EvalResult {
   regionClassifier: boolean;
   /** VOC all-point AP at IoU 0.5 of each class, by label: where the mean comes from. */
   perClassAp50: Record<string, number>;
-  /** Ground-truth boxes per COCO area range (< 32², 32²–96², ≥ 96²), so an empty range reads correctly. */
+  /**
+   * Ground-truth boxes per COCO area range (< 32², 32²–96², ≥ 96²) in each image's own pixels, so an empty
+   * range reads correctly. Boxes are scored in those pixels too: IoU does not change, but the size ranges
+   * then mean the same for models of any input size.
+   */
   counts: { small: number; medium: number; large: number };
 }
 
@@ -56,12 +60,14 @@ export async function evaluateHead(model: DetectorModel, dataDir: string, split:
     const c = o.classAgnostic ? { ...raw, classes: new Int32Array(raw.classes.length) } : raw;
     const nameOf = (k: number): string => (o.classAgnostic ? 'object' : model.labels[k]);
     const sel = postprocess(c, { scoreThreshold, iouThreshold, maxDetections: 100, method: 'hard' });
+    const [sx, sy] = [data.sourceSizes[i][0] / S, data.sourceSizes[i][1] / S];
+    const inSource = (b: Float32Array, k: number): [number, number, number, number] => [b[4 * k] * sx, b[4 * k + 1] * sy, b[4 * k + 2] * sx, b[4 * k + 3] * sy];
     sel.indices.forEach((k, j) => {
-      dets.push({ image, label: nameOf(c.classes[k]), score: sel.scores[j], box: [c.boxes[4 * k], c.boxes[4 * k + 1], c.boxes[4 * k + 2], c.boxes[4 * k + 3]] });
+      dets.push({ image, label: nameOf(c.classes[k]), score: sel.scores[j], box: inSource(c.boxes, k) });
     });
     const g = data.gts[i];
     for (let j = 0; j < g.classes.length; j++) {
-      const box = [g.boxes[4 * j], g.boxes[4 * j + 1], g.boxes[4 * j + 2], g.boxes[4 * j + 3]] as const;
+      const box = inSource(g.boxes, j);
       const area = (box[2] - box[0]) * (box[3] - box[1]);
       if (area < 32 ** 2) counts.small++;
       else if (area < 96 ** 2) counts.medium++;

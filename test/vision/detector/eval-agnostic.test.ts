@@ -73,3 +73,38 @@ test('eval --multi-label asks the model for every class per box and scores the r
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('eval judges box sizes in the image\'s own pixels, whatever the model\'s input size', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'kestrel-sizes-'));
+  try {
+    const src = fakeFmnist(60);
+    await writeScenes(src, src, root, { seed: 6, size: 256, counts: { train: 0, val: 0, test: 30 } });
+    const ds = await readYoloSplit(root, 'test');
+    const atModel = await loadSplit(ds, 64);
+    const native = await loadSplit(ds, 256);
+    assert.deepEqual(atModel.sourceSizes[0], [256, 256]);
+    const bucket = (gts: typeof native.gts): number[] => {
+      const n = [0, 0, 0];
+      for (const g of gts) for (let j = 0; j < g.classes.length; j++) {
+        const a = (g.boxes[4 * j + 2] - g.boxes[4 * j]) * (g.boxes[4 * j + 3] - g.boxes[4 * j + 1]);
+        n[a < 32 ** 2 ? 0 : a < 96 ** 2 ? 1 : 2]++;
+      }
+      return n;
+    };
+    // At a quarter of the side every box would count as small; the split has some that are not.
+    assert.notDeepEqual(bucket(native.gts), bucket(atModel.gts));
+    let call = 0;
+    const model = {
+      kind: 'detector', labels: atModel.classes, heads: ['oracle'], defaultHead: 'oracle', inputSize: { width: 64, height: 64 }, defaultScoreThreshold: 0.3,
+      predict: async (): Promise<Candidates[]> => {
+        const g = atModel.gts[Math.max(0, call++ - 1)];
+        return [{ boxes: Float32Array.from(g.boxes), scores: new Float32Array(g.classes.length).fill(0.9), classes: Int32Array.from(g.classes) }];
+      },
+    } as unknown as DetectorModel;
+    const r = await evaluateHead(model, root, 'test', 'oracle');
+    assert.deepEqual([r.counts.small, r.counts.medium, r.counts.large], bucket(native.gts));
+    assert.ok(Math.abs(r.mAP50 - 1) < 1e-9 && Math.abs(r.mAP - 1) < 1e-9, `mAP50 ${r.mAP50}, mAP ${r.mAP}`);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
