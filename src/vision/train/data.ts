@@ -57,11 +57,18 @@ export interface AugmentOptions {
 
 export const DEFAULT_AUGMENT: AugmentOptions = { flip: true, scale: [0.75, 1.3], colour: 0.25 };
 
-/**
- * Augments one image into `out` (size×size×3): zoom about a random point with bilinear resampling, optional
- * horizontal flip and colour jitter. Boxes follow; a box keeps only if at least 60 % of it stays in view.
- */
-export function augment(src: Uint8Array, gt: GroundTruth, size: number, o: AugmentOptions, r: () => number, out: Uint8Array): GroundTruth {
+/** One augmentation's random draws, in the order `augment` has always consumed them. */
+interface AugmentDraw {
+  s: number;
+  tx: number;
+  ty: number;
+  flip: boolean;
+  gain: number[];
+  contrast: number;
+  bright: number;
+}
+
+function drawAugment(size: number, o: AugmentOptions, r: () => number): AugmentDraw {
   const s = o.scale[0] + r() * (o.scale[1] - o.scale[0]);
   // Translation keeps the zoomed image covering the frame when s ≥ 1, and inside it when s < 1.
   const span = size * s - size;
@@ -71,6 +78,45 @@ export function augment(src: Uint8Array, gt: GroundTruth, size: number, o: Augme
   const gain = [1, 1, 1].map(() => 1 + (r() * 2 - 1) * o.colour * 0.5);
   const contrast = 1 + (r() * 2 - 1) * o.colour;
   const bright = (r() * 2 - 1) * o.colour * 60;
+  return { s, tx, ty, flip, gain, contrast, bright };
+}
+
+/** The boxes after an augmentation; a box keeps only if at least 60 % of it stays in view. */
+function augmentBoxes(gt: GroundTruth, size: number, d: AugmentDraw): GroundTruth {
+  const { s, tx, ty, flip } = d;
+  const boxes: number[] = [];
+  const classes: number[] = [];
+  for (let i = 0; i < gt.classes.length; i++) {
+    let x1 = gt.boxes[4 * i] * s + tx, x2 = gt.boxes[4 * i + 2] * s + tx;
+    const y1 = gt.boxes[4 * i + 1] * s + ty, y2 = gt.boxes[4 * i + 3] * s + ty;
+    const area = (x2 - x1) * (y2 - y1);
+    const cx1 = Math.max(0, x1), cy1 = Math.max(0, y1), cx2 = Math.min(size, x2), cy2 = Math.min(size, y2);
+    if (cx2 - cx1 < 3 || cy2 - cy1 < 3) continue;
+    if ((cx2 - cx1) * (cy2 - cy1) < 0.6 * area) continue;
+    x1 = cx1;
+    x2 = cx2;
+    if (flip) [x1, x2] = [size - x2, size - x1];
+    boxes.push(x1, cy1, x2, cy2);
+    classes.push(gt.classes[i]);
+  }
+  return { boxes: Float32Array.from(boxes), classes: Int32Array.from(classes) };
+}
+
+/**
+ * The boxes `augment` would return for the same random stream, without resampling the pixels: for views
+ * whose pixels are no longer needed (their backbone features are cached).
+ */
+export function augmentedBoxes(gt: GroundTruth, size: number, o: AugmentOptions, r: () => number): GroundTruth {
+  return augmentBoxes(gt, size, drawAugment(size, o, r));
+}
+
+/**
+ * Augments one image into `out` (size×size×3): zoom about a random point with bilinear resampling, optional
+ * horizontal flip and colour jitter. Boxes follow (augmentBoxes).
+ */
+export function augment(src: Uint8Array, gt: GroundTruth, size: number, o: AugmentOptions, r: () => number, out: Uint8Array): GroundTruth {
+  const d = drawAugment(size, o, r);
+  const { s, tx, ty, flip, gain, contrast, bright } = d;
   for (let y = 0; y < size; y++) {
     const sy = (y + 0.5 - ty) / s - 0.5;
     const y0 = Math.floor(sy), fy = sy - y0;
@@ -91,22 +137,7 @@ export function augment(src: Uint8Array, gt: GroundTruth, size: number, o: Augme
       }
     }
   }
-  const boxes: number[] = [];
-  const classes: number[] = [];
-  for (let i = 0; i < gt.classes.length; i++) {
-    let x1 = gt.boxes[4 * i] * s + tx, x2 = gt.boxes[4 * i + 2] * s + tx;
-    const y1 = gt.boxes[4 * i + 1] * s + ty, y2 = gt.boxes[4 * i + 3] * s + ty;
-    const area = (x2 - x1) * (y2 - y1);
-    const cx1 = Math.max(0, x1), cy1 = Math.max(0, y1), cx2 = Math.min(size, x2), cy2 = Math.min(size, y2);
-    if (cx2 - cx1 < 3 || cy2 - cy1 < 3) continue;
-    if ((cx2 - cx1) * (cy2 - cy1) < 0.6 * area) continue;
-    x1 = cx1;
-    x2 = cx2;
-    if (flip) [x1, x2] = [size - x2, size - x1];
-    boxes.push(x1, cy1, x2, cy2);
-    classes.push(gt.classes[i]);
-  }
-  return { boxes: Float32Array.from(boxes), classes: Int32Array.from(classes) };
+  return augmentBoxes(gt, size, d);
 }
 
 /** Every head bound once (its geometry precomputed), so encoding a batch is only matching. */

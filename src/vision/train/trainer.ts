@@ -10,7 +10,7 @@ import { channelsField, defaultConfig, detectorConfigSchema, type DetectorConfig
 import { buildNetwork, gatherHeads, normalizeInput } from '../detector/network.js';
 import { diskLoader, diskSaver, loadTensors, saveTensors } from '../detector/weights-io.js';
 import { bindHead, fitHeadsToData, HEAD_TABLE, HEADS } from '../heads/index.js';
-import { augment, DEFAULT_AUGMENT, loadSplit, TargetEncoder, type AugmentOptions, type LoadedSplit } from './data.js';
+import { augment, augmentedBoxes, DEFAULT_AUGMENT, loadSplit, TargetEncoder, type AugmentOptions, type LoadedSplit } from './data.js';
 import { FEATURE_STRIDES, FeatureCache } from './feature-cache.js';
 import { NanoDetFeatures, type FeatureTap } from '../nanodet/features.js';
 import type { GroundTruth } from '../heads/box-math.js';
@@ -331,7 +331,6 @@ async function featureFeed(o: TrainOptions, p: PretrainedOptions, backbone: Nano
   const views = o.augment ? Math.max(1, p.views) : 1;
   const cache = new FeatureCache(p.cacheDir, { data: resolve(o.data), backbone: cfg.backbone!.model, tap: p.tap, side: S, channels: channelsField(backbone.channels), seed: o.seed, augment: o.augment });
   const viewRandom = (image: number, view: number): (() => number) => mulberry32(o.seed * 1000003 + image * 64 + view);
-  const scratch = new Uint8Array(S * S * 3);
   const view = (image: number, v: number, out: Uint8Array): GroundTruth => {
     const src = data.pixels.subarray(image * S * S * 3, (image + 1) * S * S * 3);
     if (v === 0) {
@@ -352,7 +351,8 @@ async function featureFeed(o: TrainOptions, p: PretrainedOptions, backbone: Nano
   });
   const extractionSeconds = (Date.now() - t0) / 1000;
   log(`features: ${computed} of ${pairs.length} (image, view) pairs computed in ${extractionSeconds.toFixed(0)} s, the rest read from ${p.cacheDir}`);
-  for (const [i, v] of pairs) gts[i][v] ??= view(i, v, scratch);
+  // Their pixels are not needed again, only the boxes: resampling 10,000s of views would take minutes.
+  for (const [i, v] of pairs) gts[i][v] ??= augmentedBoxes(data.gts[i], S, o.augment!, viewRandom(i, v));
   const bufs = cache.lengths.map((len) => new Float32Array(o.batch * len));
   const side = (s: number): number => Math.ceil(S / s);
   return {
