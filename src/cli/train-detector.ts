@@ -34,6 +34,8 @@ weights.bin, metrics.json) plus optimizer state for --resume.
   --clip X             gradient clipping by global norm (default 10)
   --no-augment         no flip/scale/colour jitter
   --size PX            input side (default 128)
+  --threads N          threads: each step's batch is shared among them, and with --backbone they
+                       also extract the features (default: the machine's cores)
   --max-minutes M      training-time budget (all resumed segments together): the LR schedule decays
                        by then and training stops with a checkpoint; --resume continues
   --backbone NAME|DIR  train on a pretrained backbone's frozen features instead of kestrel's own CNN:
@@ -46,7 +48,6 @@ weights.bin, metrics.json) plus optimizer state for --resume.
   --adapter-channels N their width (default 128)
   --views N            cached views per image with augmentation on: the image plus N−1 fixed
                        augmentations (default 2)
-  --threads N          feature-extraction threads (default: the machine's cores)
   --cache DIR          feature cache (default OUT/checkpoint/features); safe to delete after training
   --default            mark the model as the service's default detector in its manifest
   --quiet              no progress bar; a log line every 25 steps instead`;
@@ -75,6 +76,7 @@ export async function run(argv: string[]): Promise<number> {
       if (!heads.includes(h as HeadName)) heads.push(h as HeadName);
     }
   }
+  const threads = num(values.threads, 'threads', availableParallelism()) || 1;
   let pretrained: PretrainedOptions | undefined;
   if (values.backbone !== undefined) {
     const dir = existsSync(join(values.backbone, 'manifest.json')) ? values.backbone : join('models', values.backbone);
@@ -87,10 +89,10 @@ export async function run(argv: string[]): Promise<number> {
       adapter: { depth: num(values['adapter-depth'], 'adapter-depth', 1), channels: num(values['adapter-channels'], 'adapter-channels', 128) },
       views: num(values.views, 'views', 2) || 1,
       cacheDir: values.cache ?? join(req.out, 'checkpoint', 'features'),
-      threads: num(values.threads, 'threads', availableParallelism()) || 1,
+      threads,
     };
-  } else if (values.tap || values['adapter-depth'] || values['adapter-channels'] || values.views || values.cache || values.threads) {
-    throw new Error('--tap, --adapter-depth, --adapter-channels, --views, --threads and --cache go with --backbone');
+  } else if (values.tap || values['adapter-depth'] || values['adapter-channels'] || values.views || values.cache) {
+    throw new Error('--tap, --adapter-depth, --adapter-channels, --views and --cache go with --backbone');
   }
   const backend = await initBackend((process.env['KESTREL_BACKEND'] as 'auto' | undefined) ?? 'auto');
   const name = req.out.replace(/\/+$/, '').split('/').pop() ?? 'detector';
@@ -121,6 +123,7 @@ export async function run(argv: string[]): Promise<number> {
     maxSeconds: num(values['max-minutes'], 'max-minutes', 0, false) * 60,
     command: ['kestrel', 'train', 'detector', ...argv].join(' '),
     markDefault: values.default ?? false,
+    threads,
     pretrained: pretrained && {
       ...pretrained,
       onExtract: (done, todo) => {

@@ -19,3 +19,21 @@ export function startThread(url: URL, options: WorkerOptions): Worker {
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
   return new Worker(boot, { ...options, eval: true });
 }
+
+/** Posts one job to a worker and waits for its answer, or rejects with the error it reports or throws. */
+export function askThread<T>(w: Worker, msg: unknown, transfer: ArrayBuffer[], label: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const done = (m: T & { error?: string }): void => {
+      w.off('error', fail);
+      if (m.error) reject(new Error(`${label}: ${m.error}`));
+      else resolve(m);
+    };
+    const fail = (err: Error): void => {
+      w.off('message', done);
+      reject(err);
+    };
+    w.once('message', done);
+    w.once('error', fail);
+    w.postMessage(msg, transfer);
+  });
+}

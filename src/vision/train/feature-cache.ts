@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { tf } from '../../runtime/backend.js';
 import { decodeHalf, encodeHalf } from '../../runtime/half.js';
 import { writeFileAtomic } from '../../runtime/atomic-write.js';
-import type { Worker } from 'node:worker_threads';
 import type { FeatureTap, NanoDetFeatures } from '../nanodet/features.js';
-import { siblingModuleUrl, startThread } from '../../runtime/threads.js';
+import { askThread, siblingModuleUrl, startThread } from '../../runtime/threads.js';
 
 /** What a feature-extraction thread needs to open the backbone and the cache itself. */
 export interface FeatureWorkerInit {
@@ -18,24 +17,6 @@ export interface FeatureWorkerInit {
   tap: FeatureTap;
   cacheDir: string;
   key: FeatureCacheKey;
-}
-
-/** Posts one job to a worker and waits for its answer (or its failure). */
-function ask(w: Worker, msg: unknown, transfer: ArrayBuffer[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (m: { error?: string }): void => {
-      w.off('error', fail);
-      if (m.error) reject(new Error(`feature worker: ${m.error}`));
-      else resolve();
-    };
-    const fail = (err: Error): void => {
-      w.off('message', done);
-      reject(err);
-    };
-    w.once('message', done);
-    w.once('error', fail);
-    w.postMessage(msg, transfer);
-  });
 }
 
 export const FEATURE_STRIDES = [8, 16, 32] as const;
@@ -120,7 +101,7 @@ export class FeatureCache {
         while (next < chunks.length) {
           const chunk = chunks[next++];
           const buf = input(chunk);
-          await ask(w, { pairs: chunk, pixels: buf }, [buf.buffer as ArrayBuffer]);
+          await askThread(w, { pairs: chunk, pixels: buf }, [buf.buffer as ArrayBuffer], 'feature worker');
           o.onDone?.((done += chunk.length), todo.length);
         }
       }));

@@ -7,10 +7,11 @@ import { tf } from '../../runtime/backend.js';
 import { mulberry32 } from '../../runtime/random.js';
 import { readYoloSplit } from '../datasets/yolo-layout.js';
 import { channelsField, defaultConfig, detectorConfigSchema, type DetectorConfig, type HeadName } from '../detector/config.js';
-import { buildNetwork, gatherHeads, normalizeInput } from '../detector/network.js';
+import { buildNetwork } from '../detector/network.js';
 import { diskLoader, diskSaver, loadTensors, saveTensors } from '../detector/weights-io.js';
-import { bindHead, fitHeadsToData, HEAD_TABLE, HEADS } from '../heads/index.js';
-import { augment, augmentedBoxes, DEFAULT_AUGMENT, loadSplit, TargetEncoder, type AugmentOptions, type LoadedSplit } from './data.js';
+import { fitHeadsToData } from '../heads/index.js';
+import { augment, augmentedBoxes, DEFAULT_AUGMENT, loadSplit, type AugmentOptions, type LoadedSplit } from './data.js';
+import { batchShares, StepThreads, type RawBatch } from './step.js';
 import { FEATURE_STRIDES, FeatureCache } from './feature-cache.js';
 import { NanoDetFeatures, type FeatureTap } from '../nanodet/features.js';
 import type { GroundTruth } from '../heads/box-math.js';
@@ -34,6 +35,11 @@ export interface TrainOptions {
   /** Stop after this many seconds (a checkpoint is written first); 0 = no limit. */
   maxSeconds: number;
   command: string;
+  /**
+   * Threads computing each step, each on its share of the batch (default 1). The shares' gradients are
+   * averaged by size; batch-norm statistics are then per share, so a run is not bit-identical to one thread.
+   */
+  threads?: number;
   /** Warm start: take the network config and weights from this model folder (a new run, fresh optimizer). */
   initFrom?: string;
   /** Mark the model as the default detector in its manifest. */
@@ -214,9 +220,8 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
   }
   const { cfg, model, state } = started;
   log(`parameters: ${model.countParams()}`);
-  const enc = new TargetEncoder(cfg);
-  // In table order whatever the order asked for, so the summed loss is the same float either way.
-  const trained = HEADS.filter((h) => o.heads.includes(h)).map((h) => [h, bindHead(h, cfg)] as const);
+  const steps = new StepThreads(model, cfg, o.heads, batchShares(o.batch, o.threads ?? 1));
+  if (steps.shares.length > 1) log(`steps on ${steps.shares.length} threads, batch shares ${steps.shares.join(' + ')}`);
   const stepsPerEpoch = Math.floor(data.count / o.batch);
   if (stepsPerEpoch < 1) throw new Error(`batch ${o.batch} is larger than the ${data.count} training images`);
   const totalSteps = stepsPerEpoch * o.epochs;
@@ -224,7 +229,7 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
   const trainingInfo = (): Record<string, unknown> => ({
     data: o.data, split: 'train', images: data.count, seed: o.seed, command: o.command, heads: o.heads, initFrom: o.initFrom ?? null,
     epochs: o.epochs, batch: o.batch, lr: o.lr, steps: state.step, totalSteps, epochsDone: state.epoch,
-    augment: o.augment, clipNorm: o.clipNorm, pretrained: feed.info, parameters: model.countParams(), trainingSeconds: Math.round(state.elapsedSeconds),
+    augment: o.augment, clipNorm: o.clipNorm, stepThreads: steps.shares.length, pretrained: feed.info, parameters: model.countParams(), trainingSeconds: Math.round(state.elapsedSeconds),
     finalLoss: state.lossHistory.at(-1)?.loss ?? null, lossHistory: state.lossHistory,
   });
   const checkpoint = async (): Promise<void> => {
@@ -238,57 +243,48 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
   let lastCk = state.step;
   let ema = NaN;
   let stepTimeEma = NaN;
-  while (state.step < totalSteps) {
-    const epoch = Math.floor(state.step / stepsPerEpoch);
-    const order = epochOrder(o.seed, epoch, data.count);
-    const inEpoch = state.step - epoch * stepsPerEpoch;
-    for (let bi = inEpoch; bi < stepsPerEpoch && state.step < totalSteps; bi++) {
-      const ts = Date.now();
-      const ra = mulberry32(o.seed * 7919 + state.step);
-      const gts = feed.fill(Array.from({ length: o.batch }, (_, k) => order[bi * o.batch + k]), ra);
-      const t = enc.encode(gts);
-      const elapsed = startElapsed + (Date.now() - t0) / 1000;
-      const progress = Math.max((state.step - warmup) / Math.max(1, totalSteps - warmup), o.maxSeconds > 0 ? elapsed / o.maxSeconds : 0);
-      const lr = learningRate(state.step, progress, o.lr, warmup);
-      // Adam reads its learningRate field on every update, which is how tfjs schedules are done.
-      (optimizer as unknown as { learningRate: number }).learningRate = lr;
-      const partsOut: Record<string, number> = {};
-      const partTensors: Record<string, tf.Scalar> = {};
-      const { value, grads } = tf.variableGrads(() => {
-        const outs = model.apply(feed.inputs(), { training: true }) as tf.Tensor[];
-        const h = gatherHeads(cfg, outs);
-        const losses: tf.Scalar[] = [];
-        for (const [head, bound] of trained) {
-          const l = bound.loss(h[head], t[head]);
-          losses.push(l.total);
-          partTensors[HEAD_TABLE[head].prefix] = tf.keep(l.total);
+  try {
+    while (state.step < totalSteps) {
+      const epoch = Math.floor(state.step / stepsPerEpoch);
+      const order = epochOrder(o.seed, epoch, data.count);
+      const inEpoch = state.step - epoch * stepsPerEpoch;
+      for (let bi = inEpoch; bi < stepsPerEpoch && state.step < totalSteps; bi++) {
+        const ts = Date.now();
+        const ra = mulberry32(o.seed * 7919 + state.step);
+        const gts = feed.fill(Array.from({ length: o.batch }, (_, k) => order[bi * o.batch + k]), ra);
+        const elapsed = startElapsed + (Date.now() - t0) / 1000;
+        const progress = Math.max((state.step - warmup) / Math.max(1, totalSteps - warmup), o.maxSeconds > 0 ? elapsed / o.maxSeconds : 0);
+        const lr = learningRate(state.step, progress, o.lr, warmup);
+        // Adam reads its learningRate field on every update, which is how tfjs schedules are done.
+        (optimizer as unknown as { learningRate: number }).learningRate = lr;
+        const { result, grads } = await steps.gradients((from, to) => feed.slice(from, to), gts);
+        const clipped = globalNormClip(grads, o.clipNorm);
+        optimizer.applyGradients(clipped.grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+        tf.dispose(Object.values(clipped.grads));
+        const loss = result.loss;
+        const partsOut = result.parts;
+        if (!Number.isFinite(loss)) throw new Error(`loss became ${loss} at step ${state.step}; lower --lr or --clip`);
+        state.step++;
+        state.epoch = state.step / stepsPerEpoch;
+        ema = Number.isNaN(ema) ? loss : 0.95 * ema + 0.05 * loss;
+        const dt = (Date.now() - ts) / 1000;
+        stepTimeEma = Number.isNaN(stepTimeEma) ? dt : 0.9 * stepTimeEma + 0.1 * dt;
+        state.elapsedSeconds = startElapsed + (Date.now() - t0) / 1000;
+        if (state.step % 25 === 0 || state.step === totalSteps) state.lossHistory.push({ step: state.step, loss: Number(ema.toFixed(4)) });
+        o.onProgress?.({ step: state.step, totalSteps, epoch: state.epoch, loss: ema, stepLoss: loss, parts: partsOut, lr, secondsPerStep: stepTimeEma });
+        const timeUp = o.maxSeconds > 0 && state.elapsedSeconds > o.maxSeconds;
+        if (state.step - lastCk >= o.checkpointEvery || state.step === totalSteps || timeUp) {
+          await checkpoint();
+          lastCk = state.step;
         }
-        return tf.addN(losses) as tf.Scalar;
-      });
-      const clipped = globalNormClip(grads, o.clipNorm);
-      optimizer.applyGradients(clipped.grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
-      const loss = (await value.data())[0];
-      for (const [k, v] of Object.entries(partTensors)) partsOut[k] = (await v.data())[0];
-      tf.dispose([value, ...Object.values(clipped.grads), ...Object.values(partTensors)]);
-      if (!Number.isFinite(loss)) throw new Error(`loss became ${loss} at step ${state.step}; lower --lr or --clip`);
-      state.step++;
-      state.epoch = state.step / stepsPerEpoch;
-      ema = Number.isNaN(ema) ? loss : 0.95 * ema + 0.05 * loss;
-      const dt = (Date.now() - ts) / 1000;
-      stepTimeEma = Number.isNaN(stepTimeEma) ? dt : 0.9 * stepTimeEma + 0.1 * dt;
-      state.elapsedSeconds = startElapsed + (Date.now() - t0) / 1000;
-      if (state.step % 25 === 0 || state.step === totalSteps) state.lossHistory.push({ step: state.step, loss: Number(ema.toFixed(4)) });
-      o.onProgress?.({ step: state.step, totalSteps, epoch: state.epoch, loss: ema, stepLoss: loss, parts: partsOut, lr, secondsPerStep: stepTimeEma });
-      const timeUp = o.maxSeconds > 0 && state.elapsedSeconds > o.maxSeconds;
-      if (state.step - lastCk >= o.checkpointEvery || state.step === totalSteps || timeUp) {
-        await checkpoint();
-        lastCk = state.step;
-      }
-      if (timeUp) {
-        log(`time limit reached at step ${state.step}/${totalSteps}; checkpoint written, resume with --resume`);
-        return { model, cfg, state };
+        if (timeUp) {
+          log(`time limit reached at step ${state.step}/${totalSteps}; checkpoint written, resume with --resume`);
+          return { model, cfg, state };
+        }
       }
     }
+  } finally {
+    await steps.close();
   }
   return { model, cfg, state };
 }
@@ -299,8 +295,8 @@ export { DEFAULT_AUGMENT };
 interface Feed {
   /** Fills the next batch with these training images; returns their (augmented) ground truths. */
   fill(images: number[], r: () => number): GroundTruth[];
-  /** The filled batch as network inputs, created inside the caller's tidy. */
-  inputs(): tf.Tensor | tf.Tensor[];
+  /** The filled batch's images [from, to) as arrays (views of the feed's buffers, valid until the next fill). */
+  slice(from: number, to: number): RawBatch;
   info: Record<string, unknown> | null;
 }
 
@@ -317,7 +313,7 @@ function pixelFeed(o: TrainOptions, data: LoadedSplit): Feed {
         return data.gts[idx];
       });
     },
-    inputs: () => normalizeInput(tf.tensor4d(pixels, [o.batch, S, S, 3], 'int32')),
+    slice: (from, to) => ({ kind: 'pixels', arrays: [pixels.subarray(from * S * S * 3, to * S * S * 3)], shapes: [[to - from, S, S, 3]] }),
     info: null,
   };
 }
@@ -363,7 +359,11 @@ async function featureFeed(o: TrainOptions, p: PretrainedOptions, backbone: Nano
         return gts[idx][v]!;
       });
     },
-    inputs: () => bufs.map((b, m) => tf.tensor4d(b, [o.batch, side(FEATURE_STRIDES[m]), side(FEATURE_STRIDES[m]), backbone.channels[m]])),
+    slice: (from, to) => ({
+      kind: 'features',
+      arrays: bufs.map((b, m) => b.subarray(from * cache.lengths[m], to * cache.lengths[m])),
+      shapes: FEATURE_STRIDES.map((s, m) => [to - from, side(s), side(s), backbone.channels[m]]),
+    }),
     info: { backbone: cfg.backbone, adapter: cfg.adapter, views, cache: p.cacheDir, extractedPairs: computed, threads, extractionSeconds: Math.round(extractionSeconds) },
   };
 }

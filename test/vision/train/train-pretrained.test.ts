@@ -28,6 +28,7 @@ test('heads train on cached frozen COCO features, resume from the cache, and the
       data, out, name: 'tiny-coco', heads: ['yolo', 'ssd', 'sliding-window'], epochs: 12, batch: 4, lr: 0.01, seed: 3,
       resume: false, limit: 0, checkpointEvery: 4, clipNorm: 10, augment: DEFAULT_AUGMENT, inputSize: 64, maxSeconds: 0, command: 'test',
       pretrained: { dir: 'models/coco', tap: 'pan', adapter: { depth: 1, channels: 16 }, views: 2, cacheDir, threads: 2 },
+      threads: 2,
       onProgress: (p) => losses.push(p.stepLoss), log: (l) => logs.push(l),
     };
     const r = await train(opts);
@@ -38,6 +39,8 @@ test('heads train on cached frozen COCO features, resume from the cache, and the
     // Eight images, two views each (the image and one fixed augmentation), plus the key.
     assert.equal((await readdir(cacheDir)).filter((f) => f.endsWith('.f16')).length, 16);
     assert.ok(logs.some((l) => /features: 16 of 16/.test(l)), logs.join('\n'));
+    // Each step's batch of 4 was shared between this thread and one worker.
+    assert.ok(logs.includes('steps on 2 threads, batch shares 2 + 2'), logs.join('\n'));
 
     const manifest = manifestSchema.parse(JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')));
     const cfg = detectorConfigSchema.parse(manifest.config);
