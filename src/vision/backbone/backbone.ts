@@ -21,7 +21,8 @@ export interface Features {
 
 export function buildBackbone(input: Sym, channels: number[], neck: number): Features {
   const [c0, c1, c2, c3, c4] = channels;
-  let x = convBnRelu(input, c0, 2, 'stem'); // /2
+  // Nothing upstream of the image trains, so the stem's input gradient would be computed only to be dropped.
+  let x = convBnRelu(input, c0, 2, 'stem', 3, false); // /2
   x = convBnRelu(x, c1, 2, 'b4a'); // /4
   x = convBnRelu(x, c1, 1, 'b4b');
   x = convBnRelu(x, c2, 2, 'b8a'); // /8

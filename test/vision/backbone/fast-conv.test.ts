@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initBackend } from '../../../src/runtime/backend.js';
-import { fastConv2d } from '../../../src/vision/backbone/fast-conv.js';
+import { FastConv2D, fastConv2d } from '../../../src/vision/backbone/fast-conv.js';
+import { defaultConfig } from '../../../src/vision/detector/config.js';
+import { buildNetwork } from '../../../src/vision/detector/network.js';
 
 test('fastConv2d: value and both gradients match tf.conv2d (strides 1 and 2, kernels 1 and 3, odd and even sizes)', async () => {
   await initBackend();
@@ -34,4 +36,17 @@ test('fastConv2d on frozen input: the filter gradient is unchanged and no input 
   assert.equal(tf.max(tf.abs(got[0])).dataSync()[0], 0);
   assert.ok(tf.max(tf.abs(ref[0])).dataSync()[0] > 0);
   tf.dispose([x, w, ...ref, ...got]);
+});
+
+test("kestrel's CNN computes no input gradient at its stem (the image), and does everywhere above it", async () => {
+  await initBackend();
+  const model = buildNetwork({ ...defaultConfig(3, 32), channels: [4, 4, 8, 8, 8], neckChannels: 8 });
+  try {
+    const convs = model.layers.filter((l) => l instanceof FastConv2D);
+    const frozen = convs.filter((l) => l.getConfig()['inputGradient'] === false).map((l) => l.name);
+    assert.deepEqual(frozen, ['stem_conv']);
+    assert.ok(convs.length > 5);
+  } finally {
+    model.dispose();
+  }
 });
