@@ -8,6 +8,7 @@ import { askThread, siblingModuleUrl, startThread } from '../../runtime/threads.
 import type { DetectorConfig, HeadName } from '../detector/config.js';
 import { buildNetwork, gatherHeads, normalizeInput } from '../detector/network.js';
 import { bindHead, HEAD_TABLE, HEADS } from '../heads/index.js';
+import type { BoundHead } from '../heads/head.js';
 import type { GroundTruth } from '../heads/box-math.js';
 import { TargetEncoder } from './data.js';
 
@@ -50,34 +51,40 @@ export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
 }
 
+/** The trained heads, bound to the config once (SSD's priors, YOLO's anchors), and their target encoder. */
+export class HeadLosses {
+  readonly trained: (readonly [HeadName, BoundHead<unknown>])[];
+  readonly enc: TargetEncoder;
+
+  constructor(
+    readonly cfg: DetectorConfig,
+    heads: readonly HeadName[],
+  ) {
+    // In table order whatever the order asked for, so the summed loss is the same float either way.
+    this.trained = HEADS.filter((h) => heads.includes(h)).map((h) => [h, bindHead(h, cfg)] as const);
+    this.enc = new TargetEncoder(cfg);
+  }
+}
+
 /**
  * The summed loss of the trained heads on one batch, its parts, and the gradients of every trainable
  * variable (in `trainableVariables` order; null for the layers of heads not trained, which the loss does
  * not reach: the same ones in every thread). The caller disposes the gradients.
  */
-export function shareGradients(
-  model: tf.LayersModel,
-  cfg: DetectorConfig,
-  heads: readonly HeadName[],
-  enc: TargetEncoder,
-  raw: RawBatch,
-  gts: GroundTruth[],
-): { result: StepResult; grads: (tf.Tensor | null)[] } {
-  const targets = enc.encode(gts);
-  // In table order whatever the order asked for, so the summed loss is the same float either way.
-  const trained = HEADS.filter((h) => heads.includes(h)).map((h) => [h, bindHead(h, cfg)] as const);
+export function shareGradients(model: tf.LayersModel, losses: HeadLosses, raw: RawBatch, gts: GroundTruth[]): { result: StepResult; grads: (tf.Tensor | null)[] } {
+  const targets = losses.enc.encode(gts);
   const vars = trainableVariables(model);
   const partTensors: Record<string, tf.Scalar> = {};
   const { value, grads } = tf.variableGrads(() => {
     const outs = model.apply(toInputs(raw), { training: true }) as tf.Tensor[];
-    const h = gatherHeads(cfg, outs);
-    const losses: tf.Scalar[] = [];
-    for (const [head, bound] of trained) {
+    const h = gatherHeads(losses.cfg, outs);
+    const totals: tf.Scalar[] = [];
+    for (const [head, bound] of losses.trained) {
       const l = bound.loss(h[head], targets[head]);
-      losses.push(l.total);
+      totals.push(l.total);
       partTensors[HEAD_TABLE[head].prefix] = tf.keep(l.total);
     }
-    return tf.addN(losses) as tf.Scalar;
+    return tf.addN(totals) as tf.Scalar;
   }, vars);
   const result: StepResult = { loss: value.dataSync()[0], parts: {} };
   for (const [k, v] of Object.entries(partTensors)) result.parts[k] = v.dataSync()[0];
@@ -96,19 +103,18 @@ function detach(raw: RawBatch): RawBatch {
  */
 export class StepThreads {
   private readonly workers: Worker[];
+  private readonly losses: HeadLosses;
 
   constructor(
     private readonly model: tf.LayersModel,
-    private readonly cfg: DetectorConfig,
-    private readonly heads: readonly HeadName[],
+    cfg: DetectorConfig,
+    heads: readonly HeadName[],
     readonly shares: number[],
   ) {
     const init: StepWorkerInit = { backend: tf.getBackend(), cfg, heads: [...heads] };
     this.workers = shares.slice(1).map((_, n) => startThread(siblingModuleUrl(import.meta.url, 'step-worker'), { workerData: init, name: `step-${n}` }));
-    this.enc = new TargetEncoder(cfg);
+    this.losses = new HeadLosses(cfg, heads);
   }
-
-  private readonly enc: TargetEncoder;
 
   /**
    * The batch's gradients, keyed by variable name as the optimizer wants them, and its loss. `slice(from, to)`
@@ -133,7 +139,7 @@ export class StepThreads {
         return askThread<{ loss: number; parts: Record<string, number>; grads: Float32Array }>(w, { weights, raw, gts: gts.slice(from, to) }, raw.arrays.map((a) => a.buffer as ArrayBuffer), 'step worker');
       }));
     }
-    const mine = shareGradients(this.model, this.cfg, this.heads, this.enc, slice(0, this.shares[0]), gts.slice(0, this.shares[0]));
+    const mine = shareGradients(this.model, this.losses, slice(0, this.shares[0]), gts.slice(0, this.shares[0]));
     const theirs = await pending;
     const reached = vars.flatMap((v, i) => (mine.grads[i] ? [[v, mine.grads[i]!] as const] : []));
     if (theirs.length === 0) return { result: mine.result, grads: Object.fromEntries(reached.map(([v, g]) => [v.name, g])) };
@@ -170,7 +176,7 @@ export class StepThreads {
 export function stepWorker(init: StepWorkerInit): (m: { weights: Float32Array; raw: RawBatch; gts: GroundTruth[] }) => { loss: number; parts: Record<string, number>; grads: Float32Array } {
   const model = buildNetwork(init.cfg);
   const vars = trainableVariables(model);
-  const enc = new TargetEncoder(init.cfg);
+  const losses = new HeadLosses(init.cfg, init.heads);
   return (m) => {
     let at = 0;
     for (const v of vars) {
@@ -179,7 +185,7 @@ export function stepWorker(init: StepWorkerInit): (m: { weights: Float32Array; r
       t.dispose();
       at += v.size;
     }
-    const { result, grads } = shareGradients(model, init.cfg, init.heads, enc, m.raw, m.gts);
+    const { result, grads } = shareGradients(model, losses, m.raw, m.gts);
     const reached = grads.filter((g): g is tf.Tensor => g !== null);
     const flat = new Float32Array(reached.reduce((a, g) => a + g.size, 0));
     at = 0;

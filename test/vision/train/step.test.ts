@@ -8,8 +8,7 @@ import { defaultConfig, type DetectorConfig } from '../../../src/vision/detector
 import { buildNetwork } from '../../../src/vision/detector/network.js';
 import { HEADS } from '../../../src/vision/heads/index.js';
 import type { GroundTruth } from '../../../src/vision/heads/box-math.js';
-import { TargetEncoder } from '../../../src/vision/train/data.js';
-import { batchShares, shareGradients, StepThreads, trainableVariables, type RawBatch } from '../../../src/vision/train/step.js';
+import { batchShares, HeadLosses, shareGradients, StepThreads, trainableVariables, type RawBatch } from '../../../src/vision/train/step.js';
 
 test('batch shares are near-equal, sum to the batch and are never empty', () => {
   assert.deepEqual(batchShares(16, 2), [8, 8]);
@@ -62,9 +61,9 @@ for (const [kind, heads] of CASES) {
     try {
       assert.deepEqual(steps.shares, [2, 3]);
       const got = await steps.gradients((a, b) => sliceOf(raw, a, b), gts);
-      const enc = new TargetEncoder(cfg);
-      const one = shareGradients(model, cfg, heads, enc, sliceOf(raw, 0, 2), gts.slice(0, 2));
-      const two = shareGradients(model, cfg, heads, enc, sliceOf(raw, 2, 5), gts.slice(2, 5));
+      const losses = new HeadLosses(cfg, heads);
+      const one = shareGradients(model, losses, sliceOf(raw, 0, 2), gts.slice(0, 2));
+      const two = shareGradients(model, losses, sliceOf(raw, 2, 5), gts.slice(2, 5));
       assert.ok(Math.abs(got.result.loss - (0.4 * one.result.loss + 0.6 * two.result.loss)) < 1e-4 * Math.max(1, got.result.loss));
       const vars = trainableVariables(model);
       // Only the trained heads' layers (and the layers below them) have gradients.
