@@ -44,6 +44,9 @@ weights.bin, metrics.json) plus optimizer state for --resume.
   --tap backbone|pan|tower
                        which features: the COCO model's backbone stage outputs before its neck (default;
                        128, 256 and 512 channels), its PAN neck output, or its head tower's (128 each)
+  --tune 8[,16,32]     fine-tune these strides' backbone stages with the heads ('backbone' tap): the
+                       cache holds each stage's entry, and the rest of the stage trains from the
+                       backbone's weights (default: none, the backbone stays frozen)
   --adapter-depth N    trainable 3×3 conv layers on each feature map before the heads (default 1)
   --adapter-channels N their width (default 128)
   --views N            cached views per image with augmentation on: the image plus N−1 fixed
@@ -61,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
       resume: { type: 'boolean' }, 'init-from': { type: 'string' }, limit: { type: 'string' }, 'checkpoint-every': { type: 'string' },
       clip: { type: 'string' }, 'no-augment': { type: 'boolean' }, size: { type: 'string' },
       'max-minutes': { type: 'string' }, default: { type: 'boolean' },
-      backbone: { type: 'string' }, tap: { type: 'string' }, 'adapter-depth': { type: 'string' }, 'adapter-channels': { type: 'string' },
+      backbone: { type: 'string' }, tap: { type: 'string' }, tune: { type: 'string' }, 'adapter-depth': { type: 'string' }, 'adapter-channels': { type: 'string' },
       views: { type: 'string' }, cache: { type: 'string' }, threads: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -83,16 +86,19 @@ export async function run(argv: string[]): Promise<number> {
     if (!existsSync(join(dir, 'manifest.json'))) throw new Error(`--backbone: no model at ${dir}`);
     const tap = values.tap ?? 'backbone';
     if (!(FEATURE_TAPS as readonly string[]).includes(tap)) throw new Error(`--tap must be one of ${FEATURE_TAPS.join(', ')}, got "${tap}"`);
+    const tuned = values.tune === undefined ? [] : values.tune.split(',').map((v) => numberOption(v.trim(), 'tune', 0, { int: true }));
+    if (tuned.some((s) => ![8, 16, 32].includes(s))) throw new Error(`--tune takes strides among 8, 16 and 32 (e.g. --tune 8 or --tune 8,16), got "${values.tune}"`);
     pretrained = {
       dir,
       tap: tap as FeatureTap,
+      tuned,
       adapter: { depth: num(values['adapter-depth'], 'adapter-depth', 1), channels: num(values['adapter-channels'], 'adapter-channels', 128) },
       views: num(values.views, 'views', 2) || 1,
       cacheDir: values.cache ?? join(req.out, 'checkpoint', 'features'),
       threads,
     };
-  } else if (values.tap || values['adapter-depth'] || values['adapter-channels'] || values.views || values.cache) {
-    throw new Error('--tap, --adapter-depth, --adapter-channels, --views and --cache go with --backbone');
+  } else if (values.tap || values.tune || values['adapter-depth'] || values['adapter-channels'] || values.views || values.cache) {
+    throw new Error('--tap, --tune, --adapter-depth, --adapter-channels, --views and --cache go with --backbone');
   }
   const backend = await initBackend((process.env['KESTREL_BACKEND'] as 'auto' | undefined) ?? 'auto');
   const name = req.out.replace(/\/+$/, '').split('/').pop() ?? 'detector';

@@ -12,8 +12,18 @@ export const pretrainedBackboneSchema = z.object({
   /** Model folder name, looked up beside the detector's folder, then in the package's models/. */
   model: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
   tap: z.enum(FEATURE_TAPS),
-  /** Channels of the tapped maps: one number when the three levels agree, else one per stride (8, 16, 32). */
+  /** Channels of the maps as extracted: one number when the three levels agree, else one per stride (8, 16, 32). */
   channels: z.union([z.number().int().positive(), z.array(z.number().int().positive()).length(3)]),
+  /**
+   * Backbone stages that train with the heads ('backbone' tap only): the frozen network stops at each one's
+   * entry convolution, and the rest of the stage is a layer of the detector (../nanodet/csp-stage.ts).
+   */
+  tuned: z.array(z.object({
+    stride: z.number().int().refine((s) => [8, 16, 32].includes(s), 'a stride of 8, 16 or 32'),
+    channels: z.number().int().positive(),
+    blocks: z.number().int().min(1).max(8),
+    alpha: z.number(),
+  })).optional(),
 });
 export type PretrainedBackbone = z.infer<typeof pretrainedBackboneSchema>;
 

@@ -41,7 +41,7 @@ export const loadKestrelDetector: ModelLoader = async (manifest: Manifest, dir: 
   let backbone: NanoDetFeatures | undefined;
   if (cfg.backbone) {
     try {
-      backbone = await NanoDetFeatures.open(backboneDir(cfg.backbone.model, dir), cfg.backbone.tap);
+      backbone = await NanoDetFeatures.open(backboneDir(cfg.backbone.model, dir), cfg.backbone.tap, (cfg.backbone.tuned ?? []).map((t) => t.stride));
       const want = tapChannels(cfg.backbone);
       if (backbone.channels.some((c, i) => c !== want[i])) throw new Error(`its ${cfg.backbone.tap} features have ${backbone.channels.join('/')} channels, the config says ${want.join('/')}`);
     } catch (e) {

@@ -3,6 +3,7 @@
 import { tf } from '../../runtime/backend.js';
 import { buildBackbone, convBnRelu } from '../backbone/backbone.js';
 import { FastConv2D } from '../backbone/fast-conv.js';
+import { cspStageTail } from '../nanodet/csp-stage.js';
 import { tapChannels, type DetectorConfig } from './config.js';
 import { HEAD_TABLE, HEADS, headOutputs, type HeadName } from '../heads/index.js';
 
@@ -35,8 +36,11 @@ export function buildNetwork(cfg: DetectorConfig, opts: { flexibleInput?: boolea
     inputs = [8, 16, 32].map((s, i) => tf.input({ shape: [at(s), at(s), c[i]], name: `features_s${s}` }));
     byStride = Object.fromEntries([8, 16, 32].map((s, i) => {
       let x = inputs[i];
+      // A fine-tuned stage reads the cached features at its entry and trains from the backbone's weights.
+      const stage = cfg.backbone!.tuned?.find((t) => t.stride === s);
+      if (stage) x = cspStageTail(x, stage, `tune${s}`);
       // The frozen features need no gradient: only the first layer reading them is told so.
-      for (let d = 0; d < (cfg.adapter?.depth ?? 0); d++) x = convBnRelu(x, cfg.adapter!.channels, 1, `adapt${s}_${d}`, 3, d > 0);
+      for (let d = 0; d < (cfg.adapter?.depth ?? 0); d++) x = convBnRelu(x, cfg.adapter!.channels, 1, `adapt${s}_${d}`, 3, d > 0 || stage !== undefined);
       return [s, x];
     }));
   } else {
@@ -47,7 +51,7 @@ export function buildNetwork(cfg: DetectorConfig, opts: { flexibleInput?: boolea
   const outputs = outputLayout(cfg).map((o) => {
     const feat = byStride[o.stride];
     if (!feat) throw new Error(`no feature map at stride ${o.stride} (have 8, 16, 32)`);
-    const frozenBelow = cfg.backbone !== undefined && (cfg.adapter?.depth ?? 0) === 0;
+    const frozenBelow = cfg.backbone !== undefined && (cfg.adapter?.depth ?? 0) === 0 && !cfg.backbone.tuned?.some((t) => t.stride === o.stride);
     return new FastConv2D({ filters: o.slotsPerCell * o.depth, kernelSize: 1, name: o.name, kernelInitializer: { stddev: 0.01 }, inputGradient: !frozenBelow }).apply(feat) as Sym;
   });
   const model = tf.model({ inputs, outputs, name: 'kestrel_detector' });

@@ -17,6 +17,7 @@ import { nanodetConfigSchema, type NanoDetConfig } from './loader.js';
 import { COCO_LABELS } from './labels.js';
 import { nanodetInput } from './model.js';
 import { NanoDetNetwork } from './network.js';
+import { readCspStage, type CspStageInGraph } from './csp-stage.js';
 
 export const FEATURE_TAPS = ['backbone', 'pan', 'tower'] as const;
 export type FeatureTap = (typeof FEATURE_TAPS)[number];
@@ -90,9 +91,12 @@ export class NanoDetFeatures {
     private readonly dispose_: () => void,
     /** Channels of each tapped map, in stride order (8, 16, 32). */
     readonly channels: readonly number[],
+    /** The stages read at their entry (`tuned`), with NanoDet's weights for the layers that replace them. */
+    readonly stages: readonly CspStageInGraph[],
   ) {}
 
-  static async open(dir: string, tap: FeatureTap): Promise<NanoDetFeatures> {
+  /** `tuned`: strides whose backbone stage the caller runs itself (csp-stage.ts); those maps are the stages' entries. */
+  static async open(dir: string, tap: FeatureTap, tuned: readonly number[] = []): Promise<NanoDetFeatures> {
     const manifest = manifestSchema.parse(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
     const cfg = nanodetConfigSchema.parse(manifest.config);
     const root = resolve(dir);
@@ -100,13 +104,35 @@ export class NanoDetFeatures {
     const graph = await openGraphModel(artifacts);
     try {
       const classes = (manifest.labels ?? COCO_LABELS).length;
-      const taps = findTaps(artifacts.topology.node, (n) => graph.weights[n]?.[0]?.shape, classes + 4 * (cfg.regMax + 1), tap);
-      const network = new NanoDetNetwork(artifacts.topology.node, graph.weights, classes, 4 * (cfg.regMax + 1), cfg.graphSize, taps);
-      const probe = tf.zeros([1, 64, 64, 3]) as tf.Tensor4D;
-      const out = network.features(probe).sort((a, b) => b.shape[1] - a.shape[1]);
-      const channels = out.map((t) => t.shape[3]);
-      tf.dispose([probe, ...out]);
-      return new NanoDetFeatures(network, cfg, () => graph.dispose(), channels);
+      const nodes = artifacts.topology.node;
+      const bins = 4 * (cfg.regMax + 1);
+      const taps = findTaps(nodes, (n) => graph.weights[n]?.[0]?.shape, classes + bins, tap);
+      const build = (t: string[]): NanoDetNetwork => new NanoDetNetwork(nodes, graph.weights, classes, bins, cfg.graphSize, t);
+      let network = build(taps);
+      const probeSide = 64;
+      // Each tap's [side, channels] on a small probe, in tap order (findTaps does not know the strides).
+      const probe = (): [number, number][] => {
+        const x = tf.zeros([1, probeSide, probeSide, 3]) as tf.Tensor4D;
+        const out = network.features(x);
+        const shapes = out.map((t): [number, number] => [t.shape[1], t.shape[3]]);
+        tf.dispose([x, ...out]);
+        return shapes;
+      };
+      const stages: CspStageInGraph[] = [];
+      if (tuned.length > 0) {
+        if (tap !== 'backbone') throw new Error(`backbone stages can be fine-tuned on the 'backbone' tap only, not '${tap}'`);
+        const strides = probe().map(([h]) => probeSide / h);
+        for (const s of tuned) {
+          const i = strides.indexOf(s);
+          if (i < 0) throw new Error(`no backbone stage at stride ${s} (have ${strides.join(', ')})`);
+          const stage = readCspStage(nodes, (n) => graph.weights[n]?.[0], taps[i], s);
+          taps[i] = stage.entry;
+          stages.push(stage);
+        }
+        network = build(taps);
+      }
+      const channels = probe().sort((a, b) => b[0] - a[0]).map(([, c]) => c);
+      return new NanoDetFeatures(network, cfg, () => graph.dispose(), channels, stages);
     } catch (err) {
       graph.dispose();
       throw err;

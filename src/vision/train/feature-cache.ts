@@ -15,6 +15,7 @@ export interface FeatureWorkerInit {
   backend: string;
   backboneDir: string;
   tap: FeatureTap;
+  tuned: number[];
   cacheDir: string;
   key: FeatureCacheKey;
 }
@@ -26,6 +27,8 @@ export interface FeatureCacheKey {
   data: string;
   backbone: string;
   tap: string;
+  /** Strides read at their stage's entry (fine-tuned stages). */
+  tuned?: number[];
   side: number;
   /** Per stride (8, 16, 32), or one number for all three. */
   channels: number | number[];

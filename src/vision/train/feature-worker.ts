@@ -10,7 +10,7 @@ if (!port) throw new Error('feature-worker runs as a worker thread');
 const init = workerData as FeatureWorkerInit;
 const ready = (async () => {
   await initBackend(init.backend as 'wasm');
-  return { backbone: await NanoDetFeatures.open(init.backboneDir, init.tap), cache: new FeatureCache(init.cacheDir, init.key) };
+  return { backbone: await NanoDetFeatures.open(init.backboneDir, init.tap, init.tuned), cache: new FeatureCache(init.cacheDir, init.key) };
 })();
 
 port.on('message', (m: { pairs: [number, number][]; pixels: Uint8Array }) => {

@@ -14,6 +14,7 @@ import { augment, augmentedBoxes, DEFAULT_AUGMENT, loadSplit, type AugmentOption
 import { batchShares, StepThreads, type RawBatch } from './step.js';
 import { FEATURE_STRIDES, FeatureCache } from './feature-cache.js';
 import { NanoDetFeatures, type FeatureTap } from '../nanodet/features.js';
+import { loadCspWeights } from '../nanodet/csp-stage.js';
 import type { GroundTruth } from '../heads/box-math.js';
 
 export interface TrainOptions {
@@ -54,6 +55,8 @@ export interface PretrainedOptions {
   /** The backbone's model folder (its basename goes into the config). */
   dir: string;
   tap: FeatureTap;
+  /** Strides whose backbone stage trains with the heads, starting from the backbone's weights (none: all frozen). */
+  tuned?: number[];
   adapter: { depth: number; channels: number };
   /** Cached views per image: the image itself plus views − 1 fixed augmentations (with augmentation on). */
   views: number;
@@ -174,12 +177,19 @@ async function startingPoint(
   } else {
     let base = defaultConfig(numClasses, o.inputSize);
     if (o.pretrained && backbone) {
-      base = { ...base, backbone: { family: 'nanodet', model: basename(resolve(o.pretrained.dir)), tap: o.pretrained.tap, channels: channelsField(backbone.channels) }, adapter: o.pretrained.adapter };
+      const tuned = backbone.stages.map((st) => st.spec);
+      base = {
+        ...base,
+        backbone: { family: 'nanodet', model: basename(resolve(o.pretrained.dir)), tap: o.pretrained.tap, channels: channelsField(backbone.channels), ...(tuned.length ? { tuned } : {}) },
+        adapter: o.pretrained.adapter,
+      };
     }
     const fit = fitHeadsToData(base, data.gts, o.seed);
     cfg = fit.cfg;
     for (const note of fit.notes) log(note);
     model = buildNetwork(cfg);
+    // Tuned stages start from the pretrained weights; only the heads and adapters start from scratch.
+    for (const st of backbone?.stages ?? []) loadCspWeights(model, st, `tune${st.spec.stride}`);
   }
   return { cfg, model, state };
 }
@@ -202,7 +212,7 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
   log(`loading ${ds.items.length} training images from ${o.data}`);
   const data = await loadSplit(ds, o.inputSize);
   const optimizer = tf.train.adam(o.lr);
-  const backbone = o.pretrained ? await NanoDetFeatures.open(o.pretrained.dir, o.pretrained.tap) : undefined;
+  const backbone = o.pretrained ? await NanoDetFeatures.open(o.pretrained.dir, o.pretrained.tap, o.pretrained.tuned) : undefined;
   let feed: Feed;
   let started: Awaited<ReturnType<typeof startingPoint>>;
   try {
@@ -210,8 +220,10 @@ export async function train(o: TrainOptions): Promise<{ model: tf.LayersModel; c
     const c = started.cfg;
     if (c.backbone && !o.pretrained) throw new Error('this model reads a pretrained backbone: pass --backbone');
     if (o.pretrained && !c.backbone) throw new Error('--backbone given, but the model being resumed or warm-started has kestrel\'s own backbone');
-    if (o.pretrained && c.backbone && (c.backbone.tap !== o.pretrained.tap || c.backbone.model !== basename(resolve(o.pretrained.dir)))) {
-      throw new Error(`the model reads ${c.backbone.model}'s ${c.backbone.tap} features; pass --backbone ${c.backbone.model} --tap ${c.backbone.tap}`);
+    const tunedOf = (t: { stride: number }[] | undefined): string => (t ?? []).map((x) => x.stride).join(',');
+    if (o.pretrained && c.backbone && (c.backbone.tap !== o.pretrained.tap || c.backbone.model !== basename(resolve(o.pretrained.dir)) || tunedOf(c.backbone.tuned) !== (o.pretrained.tuned ?? []).join(','))) {
+      const tune = c.backbone.tuned ? ` --tune ${tunedOf(c.backbone.tuned)}` : '';
+      throw new Error(`the model reads ${c.backbone.model}'s ${c.backbone.tap} features; pass --backbone ${c.backbone.model} --tap ${c.backbone.tap}${tune}`);
     }
     feed = backbone && o.pretrained ? await featureFeed(o, o.pretrained, backbone, data, c, log) : pixelFeed(o, data);
   } finally {
@@ -325,7 +337,9 @@ function pixelFeed(o: TrainOptions, data: LoadedSplit): Feed {
 async function featureFeed(o: TrainOptions, p: PretrainedOptions, backbone: NanoDetFeatures, data: LoadedSplit, cfg: DetectorConfig, log: (line: string) => void): Promise<Feed> {
   const S = data.size;
   const views = o.augment ? Math.max(1, p.views) : 1;
-  const cache = new FeatureCache(p.cacheDir, { data: resolve(o.data), backbone: cfg.backbone!.model, tap: p.tap, side: S, channels: channelsField(backbone.channels), seed: o.seed, augment: o.augment });
+  // Tuned stages change what is cached (their entries): part of the key only when present, so older caches stay valid.
+  const tuned = p.tuned?.length ? { tuned: p.tuned } : {};
+  const cache = new FeatureCache(p.cacheDir, { data: resolve(o.data), backbone: cfg.backbone!.model, tap: p.tap, ...tuned, side: S, channels: channelsField(backbone.channels), seed: o.seed, augment: o.augment });
   const viewRandom = (image: number, view: number): (() => number) => mulberry32(o.seed * 1000003 + image * 64 + view);
   const view = (image: number, v: number, out: Uint8Array): GroundTruth => {
     const src = data.pixels.subarray(image * S * S * 3, (image + 1) * S * S * 3);
@@ -343,7 +357,7 @@ async function featureFeed(o: TrainOptions, p: PretrainedOptions, backbone: Nano
   const threads = p.threads ?? 1;
   const computed = await cache.fill(backbone, pairs, (i, v, out) => void (gts[i][v] = view(i, v, out)), {
     onDone: p.onExtract,
-    threads: threads > 1 ? { count: threads, init: { backend: tf.getBackend(), backboneDir: resolve(p.dir), tap: p.tap } } : undefined,
+    threads: threads > 1 ? { count: threads, init: { backend: tf.getBackend(), backboneDir: resolve(p.dir), tap: p.tap, tuned: p.tuned ?? [] } } : undefined,
   });
   const extractionSeconds = (Date.now() - t0) / 1000;
   log(`features: ${computed} of ${pairs.length} (image, view) pairs computed in ${extractionSeconds.toFixed(0)} s, the rest read from ${p.cacheDir}`);

@@ -46,13 +46,15 @@ function sliceOf(raw: RawBatch, from: number, to: number): RawBatch {
   };
 }
 
-const CASES = [['features', HEADS], ['pixels', HEADS], ['features', ['ssd']]] as const;
+// 'tuned': a fine-tuned stride-8 stage below the adapter; each thread builds it too.
+const CASES = [['features', HEADS], ['pixels', HEADS], ['features', ['ssd']], ['tuned', HEADS]] as const;
 for (const [kind, heads] of CASES) {
   test(`two threads give the size-weighted mean of the shares' gradients (${kind}, ${heads.join(' + ')})`, async () => {
     await initBackend();
     const base = defaultConfig(3, 32);
-    const cfg: DetectorConfig = kind === 'features'
-      ? { ...base, backbone: { family: 'nanodet', model: 'coco', tap: 'backbone', channels: [4, 6, 8] }, adapter: { depth: 1, channels: 4 } }
+    const features: DetectorConfig = { ...base, backbone: { family: 'nanodet', model: 'coco', tap: 'backbone', channels: [4, 6, 8] }, adapter: { depth: 1, channels: 4 } };
+    const cfg: DetectorConfig = kind === 'features' ? features
+      : kind === 'tuned' ? { ...features, backbone: { ...features.backbone!, tuned: [{ stride: 8, channels: 4, blocks: 1, alpha: 0.1 }] } }
       : { ...base, channels: [4, 4, 8, 8, 8], neckChannels: 8 };
     const model = buildNetwork(cfg);
     const before = tf.memory().numTensors;
