@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf, initBackend } from '../../../src/runtime/backend.js';
 import { writeScenes } from '../../../src/vision/datasets/scenes.js';
-import { DEFAULT_AUGMENT, train, type TrainOptions } from '../../../src/vision/train/trainer.js';
-import { manifestSchema } from '../../../src/runtime/manifest.js';
+import { DEFAULT_AUGMENT, train, type PretrainedOptions, type TrainOptions } from '../../../src/vision/train/trainer.js';
+import { manifestSchema, type Manifest } from '../../../src/runtime/manifest.js';
 import { loaderFor } from '../../../src/runtime/loaders.js';
 import { detectorConfigSchema } from '../../../src/vision/detector/config.js';
 import { fakeFmnist } from '../datasets/fake-fmnist.js';
@@ -79,31 +79,44 @@ test('heads train on cached frozen COCO features, resume from the cache, and the
   }
 });
 
+/** Two epochs of the ssd head on four generated 64² scenes over coco's backbone tap; the options, config and manifest. */
+async function tinyBackboneRun(root: string, name: string, seed: number, pretrained: Partial<PretrainedOptions>, threads = 1) {
+  const data = join(root, 'data');
+  const src = fakeFmnist(40);
+  await writeScenes(src, src, data, { seed, size: 64, counts: { train: 4, val: 0, test: 1 } });
+  const opts: TrainOptions = {
+    data, out: join(root, 'models', name), name, heads: ['ssd'], epochs: 2, batch: 2, lr: 0.01, seed: 3,
+    resume: false, limit: 0, checkpointEvery: 100, clipNorm: 10, augment: DEFAULT_AUGMENT, inputSize: 64, maxSeconds: 0, command: 'test',
+    pretrained: { dir: 'models/coco', tap: 'backbone', adapter: { depth: 1, channels: 8 }, views: 1, cacheDir: join(root, 'cache'), threads, ...pretrained },
+    threads,
+    log: () => {},
+  };
+  (await train(opts)).model.dispose();
+  const manifest = manifestSchema.parse(JSON.parse(await readFile(join(opts.out, 'manifest.json'), 'utf8')));
+  return { opts, manifest, cfg: detectorConfigSchema.parse(manifest.config) };
+}
+
+/** Loads the folder as the service does and finds something in a flat grey image; `inspect` sees its network first. */
+async function servesSsd(manifest: Manifest, dir: string, inspect: (net: tf.LayersModel) => void = () => {}): Promise<void> {
+  const model = await (await loaderFor(manifest))(manifest, dir);
+  try {
+    assert.equal(model.kind, 'detector');
+    if (model.kind !== 'detector') return;
+    inspect((model as unknown as { net: tf.LayersModel }).net);
+    const [c] = await model.predict(new Uint8Array(64 * 64 * 3).fill(120), 1, 'ssd', { scoreThreshold: 0.01 });
+    assert.ok(c.scores.length > 0);
+  } finally {
+    model.dispose();
+  }
+}
+
 test('the backbone tap: maps of 128, 256 and 512 channels train, are written per stride, and load back', async () => {
   await initBackend();
   const root = await mkdtemp(join(tmpdir(), 'kestrel-pretrained-bb-'));
   try {
-    const data = join(root, 'data');
-    const out = join(root, 'models', 'tiny-bb');
-    const src = fakeFmnist(40);
-    await writeScenes(src, src, data, { seed: 5, size: 64, counts: { train: 4, val: 0, test: 1 } });
-    const r = await train({
-      data, out, name: 'tiny-bb', heads: ['ssd'], epochs: 2, batch: 2, lr: 0.01, seed: 3,
-      resume: false, limit: 0, checkpointEvery: 100, clipNorm: 10, augment: DEFAULT_AUGMENT, inputSize: 64, maxSeconds: 0, command: 'test',
-      pretrained: { dir: 'models/coco', tap: 'backbone', adapter: { depth: 1, channels: 8 }, views: 1, cacheDir: join(root, 'cache'), threads: 1 },
-      log: () => {},
-    });
-    r.model.dispose();
-    const manifest = manifestSchema.parse(JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')));
-    const cfg = detectorConfigSchema.parse(manifest.config);
+    const { opts, manifest, cfg } = await tinyBackboneRun(root, 'tiny-bb', 5, {});
     assert.deepEqual(cfg.backbone, { family: 'nanodet', model: 'coco', tap: 'backbone', channels: [128, 256, 512] });
-    const model = await (await loaderFor(manifest))(manifest, out);
-    assert.equal(model.kind, 'detector');
-    if (model.kind !== 'detector') return;
-    const px = new Uint8Array(64 * 64 * 3).fill(120);
-    const [c] = await model.predict(px, 1, 'ssd', { scoreThreshold: 0.01 });
-    assert.ok(c.scores.length > 0);
-    model.dispose();
+    await servesSsd(manifest, opts.out);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -112,48 +125,24 @@ test('the backbone tap: maps of 128, 256 and 512 channels train, are written per
 test('a fine-tuned stage starts from the backbone\'s weights, trains with the heads, and is served from the detector\'s own weights', async () => {
   await initBackend();
   const root = await mkdtemp(join(tmpdir(), 'kestrel-pretrained-tune-'));
+  const features = await NanoDetFeatures.open('models/coco', 'backbone', [8]);
   try {
-    const data = join(root, 'data');
-    const out = join(root, 'models', 'tiny-tune');
-    const src = fakeFmnist(40);
-    await writeScenes(src, src, data, { seed: 6, size: 64, counts: { train: 4, val: 0, test: 1 } });
-    const opts: TrainOptions = {
-      data, out, name: 'tiny-tune', heads: ['ssd'], epochs: 2, batch: 2, lr: 0.01, seed: 3,
-      resume: false, limit: 0, checkpointEvery: 100, clipNorm: 10, augment: DEFAULT_AUGMENT, inputSize: 64, maxSeconds: 0, command: 'test',
-      pretrained: { dir: 'models/coco', tap: 'backbone', tuned: [8], adapter: { depth: 1, channels: 8 }, views: 1, cacheDir: join(root, 'cache'), threads: 2 },
-      threads: 2,
-      log: () => {},
-    };
-    const r = await train(opts);
-    r.model.dispose();
-    const manifest = manifestSchema.parse(JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')));
-    const cfg = detectorConfigSchema.parse(manifest.config);
+    const { opts, manifest, cfg } = await tinyBackboneRun(root, 'tiny-tune', 6, { tuned: [8] }, 2);
     // The stride-8 map is cached at the stage's entry: 64 channels instead of the stage's 128.
     assert.deepEqual(cfg.backbone, { family: 'nanodet', model: 'coco', tap: 'backbone', channels: [64, 256, 512], tuned: [{ stride: 8, channels: 64, blocks: 2, alpha: 0.1 }] });
-
-    const features = await NanoDetFeatures.open('models/coco', 'backbone', [8]);
-    const model = await (await loaderFor(manifest))(manifest, out);
-    try {
-      assert.equal(model.kind, 'detector');
-      if (model.kind !== 'detector') return;
+    await servesSsd(manifest, opts.out, (net) => {
       // Every tuned convolution moved, but only a little: it started from NanoDet's kernel, not from scratch.
-      const net = (model as unknown as { net: tf.LayersModel }).net;
       features.stages[0].weights.forEach((w, i) => {
         const name = ['tune8_b0a', 'tune8_b0b', 'tune8_b1a', 'tune8_b1b', 'tune8_out'][i];
         const [k] = net.getLayer(name).getWeights();
         const [moved, size] = tf.tidy(() => [tf.norm(tf.sub(k, w.kernel)).dataSync()[0], tf.norm(w.kernel).dataSync()[0]]);
         assert.ok(moved > 0 && moved < 0.5 * size, `${name}: moved ${moved} from a kernel of norm ${size}`);
       });
-      const px = new Uint8Array(64 * 64 * 3).fill(120);
-      const [c] = await model.predict(px, 1, 'ssd', { scoreThreshold: 0.01 });
-      assert.ok(c.scores.length > 0);
-    } finally {
-      model.dispose();
-      features.dispose();
-    }
+    });
     // Resuming without the same --tune is refused: the cache and the network would not match.
     await assert.rejects(train({ ...opts, epochs: 3, resume: true, pretrained: { ...opts.pretrained!, tuned: [] } }), /pass --backbone coco --tap backbone --tune 8/);
   } finally {
+    features.dispose();
     await rm(root, { recursive: true, force: true });
   }
 });
