@@ -120,7 +120,7 @@ export async function writeModelFolder(dir: string, model: tf.LayersModel, cfg: 
     kind: 'detector',
     version: new Date().toISOString().slice(0, 10),
     description: cfg.backbone
-      ? `kestrel detector heads (${o.heads.join(', ')}) on ${cfg.backbone.model}'s frozen ${cfg.backbone.tap} features, trained on ${o.data}`
+      ? `kestrel detector heads (${o.heads.join(', ')}) on ${cfg.backbone.model}'s ${cfg.backbone.tuned ? `${cfg.backbone.tap} features, with its stride-${cfg.backbone.tuned.map((t) => t.stride).join(' and ')} stage fine-tuned` : `frozen ${cfg.backbone.tap} features`}, trained on ${o.data}`
       : `kestrel CNN detector (${o.heads.join(', ')}) trained on ${o.data}`,
     default: o.markDefault ?? false,
     input: { width: cfg.inputSize, height: cfg.inputSize, channels: 3 },

@@ -130,6 +130,7 @@ test('a fine-tuned stage starts from the backbone\'s weights, trains with the he
     const { opts, manifest, cfg } = await tinyBackboneRun(root, 'tiny-tune', 6, { tuned: [8] }, 2);
     // The stride-8 map is cached at the stage's entry: 64 channels instead of the stage's 128.
     assert.deepEqual(cfg.backbone, { family: 'nanodet', model: 'coco', tap: 'backbone', channels: [64, 256, 512], tuned: [{ stride: 8, channels: 64, blocks: 2, alpha: 0.1 }] });
+    assert.match(manifest.description ?? '', /coco's backbone features, with its stride-8 stage fine-tuned/);
     await servesSsd(manifest, opts.out, (net) => {
       // Every tuned convolution moved, but only a little: it started from NanoDet's kernel, not from scratch.
       features.stages[0].weights.forEach((w, i) => {
