@@ -86,7 +86,8 @@ export async function run(argv: string[]): Promise<number> {
     if (!existsSync(join(dir, 'manifest.json'))) throw new Error(`--backbone: no model at ${dir}`);
     const tap = values.tap ?? 'backbone';
     if (!(FEATURE_TAPS as readonly string[]).includes(tap)) throw new Error(`--tap must be one of ${FEATURE_TAPS.join(', ')}, got "${tap}"`);
-    const tuned = values.tune === undefined ? [] : values.tune.split(',').map((v) => numberOption(v.trim(), 'tune', 0, { int: true }));
+    // In stride order and once each, so that `--tune 16,8` names the same network and cache as `--tune 8,16`.
+    const tuned = values.tune === undefined ? [] : [...new Set(values.tune.split(',').map((v) => numberOption(v.trim(), 'tune', 0, { int: true })))].sort((a, b) => a - b);
     if (tuned.some((s) => ![8, 16, 32].includes(s))) throw new Error(`--tune takes strides among 8, 16 and 32 (e.g. --tune 8 or --tune 8,16), got "${values.tune}"`);
     pretrained = {
       dir,
